@@ -1,0 +1,21 @@
+#include "artifacts.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void artifact_stem(const char *cell_name, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s", cell_name);
+    for (char *c = buf; *c; c++)
+        if (*c == '/' || *c == '@')
+            *c = '_';
+}
+
+void artifact_paths(const char *cell_dir, const char *cell_name, struct artifact_paths *out)
+{
+    artifact_stem(cell_name, out->stem, sizeof out->stem);
+    snprintf(out->peer_pcap, sizeof out->peer_pcap, "%s/%s.pcap", cell_dir, out->stem);
+    snprintf(out->local_pcap, sizeof out->local_pcap, "%s/%s.local.pcap", cell_dir, out->stem);
+    snprintf(out->output, sizeof out->output, "%s/output.txt", cell_dir);
+    snprintf(out->result, sizeof out->result, "%s/result", cell_dir);
+}

@@ -1,0 +1,140 @@
+/* What a scenario sees of its cell: the transport under test (by profile, never by name), the
+ * address kind, the reference peer, and the captures. The cell owns every piece of environment
+ * plumbing; scenario bodies never touch environment variables, directories or processes. */
+#ifndef COAPMX_CELL_H
+#define COAPMX_CELL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../transports/coap/endpoint.h"
+#include "../transports/transport.h"
+#include "capture.h"
+#include "kinds.h"
+#include "lane.h"
+#include "peer.h"
+
+struct cell;
+
+struct scenario {
+    const char *id;           /* "<BEHAVIOUR row>-<slug>", e.g. "N3-netloc-name" */
+    const char *title;        /* one line */
+    const char *const *kinds; /* NULL-terminated names of the address kinds it runs for */
+    bool traffic; /* it sends to the kind's address, so the lane must be able to carry that */
+    void (*run)(struct cell *cx);
+};
+
+struct scenario_list {
+    const struct scenario *const *items;
+    size_t count;
+};
+extern const struct scenario_list all_scenarios;
+
+#define KINDS(...) ((const char *const[]){__VA_ARGS__, NULL})
+
+/* ---- the cell ---- */
+const struct coapmx_profile *cell_profile(const struct cell *cx);
+const char *cell_transport_name(const struct cell *cx); /* for messages only */
+const struct address_kind *cell_kind(const struct cell *cx);
+const struct lane *cell_lane(const struct cell *cx);
+
+/* Opens the transport under test with `config` (NULL: a default client) and an endpoint on it.
+ * Returns NULL with err filled when opening fails; the cell closes what it opened at the end. */
+struct coapmx_endpoint *cell_open(struct cell *cx, const struct coapmx_transport_config *config,
+                                  coapmx_request_handler handler, void *handler_arg,
+                                  struct coapmx_error *err);
+/* A default client; fails the cell if it cannot be opened. */
+struct coapmx_endpoint *cell_client(struct cell *cx);
+/* Shuts the endpoint down and closes its transport now. */
+void cell_close(struct cell *cx, struct coapmx_endpoint *ep);
+
+/* The kind's host as written in URIs (no brackets). */
+const char *cell_host(const struct cell *cx);
+/* "coap://<kind host>[:port]/path"; port 0 means PEER_PORT_ALT. */
+void cell_uri(const struct cell *cx, uint16_t port, const char *path, char *buf, size_t cap);
+/* A request to the kind's host, waited for (bounded). The message is owned by the cell. */
+int cell_request(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type, uint16_t port,
+                 const char *path, const struct coapmx_message **resp, struct coapmx_error *err);
+/* The same for any URI (e.g. another spelling of the peer). */
+int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type,
+                     const char *uri, const struct coapmx_message **resp, struct coapmx_error *err);
+/* GET (CON) that must succeed with 2.05; fails the cell otherwise. */
+const struct coapmx_message *cell_get(struct cell *cx, struct coapmx_endpoint *ep, uint16_t port,
+                                      const char *path);
+/* Runs the endpoint's loop until done(arg) or a bounded time; false on timeout. */
+bool cell_run_until(struct cell *cx, struct coapmx_endpoint *ep, bool (*done)(void *arg),
+                    void *arg);
+
+/* ---- expectations derived from the profile and the lane's resolver ---- */
+/* The family the datagrams to the kind's host carry on the wire. */
+int cell_expected_wire_family(struct cell *cx);
+/* The family of the socket address the transport should report for the kind. */
+int cell_expected_remote_family(struct cell *cx);
+/* The remote hostinfo the profile promises for the kind at `port` (0: PEER_PORT_ALT). */
+void cell_expected_hostinfo(struct cell *cx, uint16_t port, char *buf, size_t cap);
+/* The peer's address of a family, e.g. to filter the capture. */
+void cell_peer_sockaddr(const struct cell *cx, int family, uint16_t port,
+                        struct sockaddr_storage *out);
+void cell_stranger_sockaddr(const struct cell *cx, int family, uint16_t port,
+                            struct sockaddr_storage *out);
+
+/* ---- the reference peer ---- */
+/* Sends bytes from one of the peer's sockets ("<addr>:<port>" as in the peer's bind list) to
+ * `to`. Returns 0, or the errno the peer's send failed with. */
+int cell_peer_send(struct cell *cx, const struct sockaddr *from, const struct sockaddr *to,
+                   const uint8_t *buf, size_t len);
+/* Returns once the peer has handled (and captured) everything already sent to it. */
+void cell_peer_sync(struct cell *cx);
+
+/* ---- captures ---- */
+/* The peer's capture, complete up to now. Freed by the cell. */
+const struct wire_capture *cell_wire(struct cell *cx);
+/* The transport side's own capture (counts only: a wildcard-bound socket logs "::"). */
+const struct wire_capture *cell_local_wire(struct cell *cx);
+/* Prints every datagram of a capture to the cell's output (for a failing cell's log). */
+void cell_dump_wire(struct cell *cx, const struct wire_capture *cap, const char *title);
+
+/* Open file descriptors of this process (leak checks). */
+int cell_open_fds(void);
+
+/* ---- outcomes ---- */
+void cell_skip(struct cell *cx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+void cell_fail(struct cell *cx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3), noreturn));
+
+/* Checks that print both values and record the first failure as the cell's reason. */
+#define CX_EXPECT(cx, cond, ...)                                                                   \
+    do {                                                                                           \
+        if (!(cond))                                                                               \
+            cell_fail((cx), __VA_ARGS__);                                                          \
+    } while (0)
+#define CX_EXPECT_INT(cx, actual, expected, what)                                                  \
+    do {                                                                                           \
+        long long cx_a_ = (long long)(actual), cx_e_ = (long long)(expected);                      \
+        if (cx_a_ != cx_e_)                                                                        \
+            cell_fail((cx), "%s: got %lld, expected %lld (%s:%d)", (what), cx_a_, cx_e_, __FILE__, \
+                      __LINE__);                                                                   \
+    } while (0)
+#define CX_EXPECT_STR(cx, actual, expected, what)                                                  \
+    do {                                                                                           \
+        const char *cx_a_ = (actual), *cx_e_ = (expected);                                         \
+        if (strcmp(cx_a_, cx_e_) != 0)                                                             \
+            cell_fail((cx), "%s: got \"%s\", expected \"%s\" (%s:%d)", (what), cx_a_, cx_e_,       \
+                      __FILE__, __LINE__);                                                         \
+    } while (0)
+#define CX_EXPECT_ERR(cx, err, expected_code, what)                                                \
+    do {                                                                                           \
+        if ((err)->code != (expected_code))                                                        \
+            cell_fail((cx), "%s: got error %s (\"%s\"), expected %s (%s:%d)", (what),              \
+                      coapmx_err_name((err)->code), (err)->message,                                \
+                      coapmx_err_name(expected_code), __FILE__, __LINE__);                         \
+    } while (0)
+
+/* ---- process entry points (used by main.c) ---- */
+/* `coapmx __cell NAME --dir DIR`: runs one cell in this process. Exit code: 0 pass, 1 fail,
+ * 77 skip. Writes DIR/result ("<status>\n<reason>\n"). */
+int cell_main(const struct coapmx_registry *registry, int argc, char **argv);
+
+#endif

@@ -1,0 +1,110 @@
+/* The socket_wrapper lane: every cell gets its own SOCKET_WRAPPER_DIR (its own network), an
+ * nss_wrapper hosts file, and captures written by socket_wrapper itself. The peer is host 10,
+ * a stranger host 11, the transport under test host 20. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "lane.h"
+
+#define SWRAP_CLIENT_IFACE "20"
+#define SWRAP_PEER_IFACE   "10"
+
+static int set(const char *name, const char *value)
+{
+    if (setenv(name, value, 1) != 0) {
+        fprintf(stderr, "coapmx: setenv %s: %s\n", name, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int swrap_enter_cell(const struct lane *lane, const char *scratch, const char *local_pcap)
+{
+    /* The pcap file must not exist beforehand: socket_wrapper writes the header only when it
+     * creates the file. */
+    unlink(local_pcap);
+    unsetenv("SOCKET_WRAPPER_IPV4_NETWORK");
+    return set("LD_PRELOAD", COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) ||
+                   set("SOCKET_WRAPPER_DIR", scratch) ||
+                   set("SOCKET_WRAPPER_DEFAULT_IFACE", SWRAP_CLIENT_IFACE) ||
+                   set("SOCKET_WRAPPER_PCAP_FILE", local_pcap) ||
+                   set("NSS_WRAPPER_HOSTS", lane->hosts_file)
+               ? -1
+               : 0;
+}
+
+static int swrap_enter_peer(const struct lane *lane, const char *peer_pcap)
+{
+    (void)lane;
+    unlink(peer_pcap);
+    return set("SOCKET_WRAPPER_DEFAULT_IFACE", SWRAP_PEER_IFACE) ||
+                   set("SOCKET_WRAPPER_PCAP_FILE", peer_pcap)
+               ? -1
+               : 0;
+}
+
+const struct lane lane_swrap = {
+    .name = "swrap",
+    .peer_v4 = "127.0.0.10",
+    .peer_v6 = "fd00::5357:5f0a",
+    .stranger_v4 = "127.0.0.11",
+    .stranger_v6 = "fd00::5357:5f0b",
+    .client_v4 = "127.0.0.20",
+    .client_v6 = "fd00::5357:5f14",
+    .hosts_file = COAPMX_FIXTURES_DIR "/hosts.swrap",
+    .has_multicast = false,
+    .has_dualstack = false,
+    .has_icmp = false,
+    .enter_cell = swrap_enter_cell,
+    .enter_peer = swrap_enter_peer,
+};
+
+static const struct lane *const all_lanes[] = {&lane_swrap};
+
+const struct lane *const *lane_all(size_t *count)
+{
+    *count = sizeof all_lanes / sizeof all_lanes[0];
+    return all_lanes;
+}
+
+const struct lane *lane_find(const char *name)
+{
+    size_t n;
+    const struct lane *const *lanes = lane_all(&n);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(lanes[i]->name, name) == 0)
+            return lanes[i];
+    return NULL;
+}
+
+bool lane_can_carry(const struct lane *lane, const struct coapmx_profile *profile,
+                    const struct address_kind *kind, int wire_family, char *why, size_t why_cap)
+{
+    /* A transport that refuses groups sends nothing, so any lane shows the refusal. */
+    if (kind->cls == KIND_GROUP && profile->multicast && !lane->has_multicast) {
+        snprintf(why, why_cap,
+                 "lane %s has no multicast (socket_wrapper: sends to groups fail with "
+                 "ENETUNREACH and are not captured)",
+                 lane->name);
+        return false;
+    }
+    if (kind->cls == KIND_MAPPED && !lane->has_dualstack) {
+        snprintf(why, why_cap,
+                 "lane %s has no v4-mapped addresses (socket_wrapper: sends to ::ffff:a.b.c.d "
+                 "fail with ENETUNREACH)",
+                 lane->name);
+        return false;
+    }
+    if (wire_family == AF_INET && profile->needs_dualstack_for_v4 && !lane->has_dualstack) {
+        snprintf(why, why_cap,
+                 "lane %s has no dual-stack sockets (socket_wrapper: a v4 peer cannot reach a "
+                 "[::] socket), and this transport reaches IPv4 only through one",
+                 lane->name);
+        return false;
+    }
+    return true;
+}

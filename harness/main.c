@@ -1,0 +1,259 @@
+#include "main.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../transports/coap/endpoint.h"
+#include "artifacts.h"
+#include "capture.h"
+#include "cell.h"
+#include "peer.h"
+#include "runner.h"
+
+static const char usage[] =
+    "usage: coapmx <command> [options]\n"
+    "  list [FILTER...] [--transport T] [--lane L]    the matrix cells, one per line\n"
+    "  run  [FILTER...] [--transport T] [--lane L] [--report DIR] [-j N] [--timeout S]\n"
+    "       [--keep-pcaps] [--exact CELL] [--quiet]   run cells; write DIR/summary.md,\n"
+    "                                                 junit.xml, results.tap, cells/\n"
+    "  pcap FILE                                      one line per datagram of a capture\n"
+    "  get  [--transport T] [--non] [--timeout MS] URI  a request with the stack under test\n"
+    "  serve [--transport T] [--bind ADDR] [--port P] [--for SECONDS]\n"
+    "                                                 serve /hello, /whoami, /local\n"
+    "  transports                                     the transports and their profiles\n"
+    "A FILTER is a glob (with * ? [) or a substring of the cell name\n"
+    "<transport>/<scenario>/<address kind>@<lane>; every filter must match.\n";
+
+static int cmd_list(const struct coapmx_registry *registry, int argc, char **argv)
+{
+    struct runner_options opt;
+    struct cell_list cells;
+    bool ctest = false;
+    const char *root = "ctest-cells";
+    if (runner_parse_options(argc, argv, &opt, &ctest, &root) != 0 ||
+        runner_select(registry, &opt, &cells) != 0)
+        return 2;
+    char self[1024];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    self[len > 0 ? len : 0] = '\0';
+    for (size_t i = 0; i < cells.count; i++) {
+        const struct cell_result *c = &cells.items[i];
+        if (!ctest) {
+            printf("%s\n", c->name);
+            continue;
+        }
+        /* CTestTestfile syntax: one test per cell, named like the cell. */
+        char stem[CELL_NAME_MAX];
+        artifact_stem(c->name, stem, sizeof stem);
+        printf("add_test([=[%s]=] \"%s\" run --exact [=[%s]=] --report \"%s/%s\" --quiet)\n",
+               c->name, self, c->name, root, stem);
+        printf("set_tests_properties([=[%s]=] PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 "
+               "LABELS \"cell;%s;%s\")\n",
+               c->name, c->transport, c->lane);
+    }
+    cell_list_free(&cells);
+    return 0;
+}
+
+static int cmd_run(const struct coapmx_registry *registry, int argc, char **argv)
+{
+    struct runner_options opt;
+    struct cell_list cells;
+    if (runner_parse_options(argc, argv, &opt, NULL, NULL) != 0 ||
+        runner_select(registry, &opt, &cells) != 0)
+        return 2;
+    int rc = runner_run(registry, &opt, &cells);
+    cell_list_free(&cells);
+    return rc;
+}
+
+static const struct coapmx_transport_ops *transport_option(const struct coapmx_registry *registry,
+                                                           const char *name)
+{
+    const struct coapmx_transport_ops *ops = coapmx_registry_find(registry, name);
+    if (ops == NULL)
+        fprintf(stderr, "coapmx: unknown transport '%s' (see `coapmx transports`)\n", name);
+    return ops;
+}
+
+static void print_message(const struct coapmx_message *m)
+{
+    char code[16];
+    printf("%s %s from %s (local %s), %zu bytes of payload\n", coap_type_name(m->msg.type),
+           coap_code_str(m->msg.code, code, sizeof code), m->remote.hostinfo,
+           m->remote.hostinfo_local[0] ? m->remote.hostinfo_local : "unknown", m->msg.payload_len);
+    if (m->msg.payload_len > 0) {
+        fwrite(m->msg.payload, 1, m->msg.payload_len, stdout);
+        printf("\n");
+    }
+}
+
+static int cmd_get(const struct coapmx_registry *registry, int argc, char **argv)
+{
+    const char *transport = "udp6", *uri = NULL;
+    enum coap_type type = COAP_CON;
+    unsigned long timeout_ms = 10000;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc)
+            transport = argv[++i];
+        else if (strcmp(argv[i], "--non") == 0)
+            type = COAP_NON;
+        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
+            timeout_ms = strtoul(argv[++i], NULL, 10);
+        else
+            uri = argv[i];
+    }
+    const struct coapmx_transport_ops *ops = transport_option(registry, transport);
+    if (uri == NULL || ops == NULL) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    struct coapmx_error err;
+    struct coapmx_loop *loop = coapmx_loop_new(NULL);
+    struct coapmx_transport_config config = {.role = COAPMX_ROLE_CLIENT};
+    struct coapmx_transport *t = coapmx_transport_open(ops, loop, &config, &err);
+    struct coapmx_endpoint_config ec = {0};
+    struct coapmx_endpoint *ep = t ? coapmx_endpoint_new(t, &ec, &err) : NULL;
+    struct coapmx_message *resp = malloc(sizeof *resp);
+    struct coapmx_request req = {.type = type, .method = COAP_GET, .uri = uri};
+    int rc = ep && resp ? coapmx_request_wait(ep, &req, resp, timeout_ms, &err) : -1;
+    if (rc == 0)
+        print_message(resp);
+    else
+        fprintf(stderr, "coapmx get: %s: %s\n", coapmx_err_name(err.code), err.message);
+    free(resp);
+    coapmx_endpoint_free(ep);
+    coapmx_transport_close(t);
+    coapmx_loop_free(loop);
+    return rc == 0 ? 0 : 1;
+}
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    stop_requested = 1;
+}
+
+static bool stop_done(void *arg)
+{
+    (void)arg;
+    return stop_requested != 0;
+}
+
+static void serve_handler(void *arg, const struct coapmx_message *req, struct coapmx_reply *reply)
+{
+    static char text[COAPMX_HOSTINFO_MAX];
+    char path[256];
+    (void)arg;
+    coap_msg_join_options(&req->msg, COAP_OPT_URI_PATH, '/', path, sizeof path);
+    const char *body = NULL;
+    if (strcmp(path, "hello") == 0)
+        body = "hello";
+    else if (strcmp(path, "whoami") == 0)
+        body = req->remote.hostinfo;
+    else if (strcmp(path, "local") == 0)
+        body = req->remote.hostinfo_local;
+    if (body == NULL)
+        return; /* 4.04 */
+    snprintf(text, sizeof text, "%s", body);
+    reply->code = COAP_CONTENT;
+    reply->payload = (const uint8_t *)text;
+    reply->payload_len = strlen(text);
+}
+
+static int cmd_serve(const struct coapmx_registry *registry, int argc, char **argv)
+{
+    const char *transport = "udp6";
+    struct coapmx_transport_config config = {.role = COAPMX_ROLE_SERVER};
+    unsigned long seconds = 3600;
+    for (int i = 0; i + 1 < argc; i += 2) {
+        if (strcmp(argv[i], "--transport") == 0)
+            transport = argv[i + 1];
+        else if (strcmp(argv[i], "--bind") == 0)
+            config.bind_host = argv[i + 1];
+        else if (strcmp(argv[i], "--port") == 0)
+            config.bind_port = (uint16_t)strtoul(argv[i + 1], NULL, 10);
+        else if (strcmp(argv[i], "--for") == 0)
+            seconds = strtoul(argv[i + 1], NULL, 10);
+    }
+    const struct coapmx_transport_ops *ops = transport_option(registry, transport);
+    if (ops == NULL)
+        return 2;
+    struct coapmx_error err;
+    struct coapmx_loop *loop = coapmx_loop_new(NULL);
+    struct coapmx_transport *t = coapmx_transport_open(ops, loop, &config, &err);
+    struct coapmx_endpoint_config ec = {.handler = serve_handler};
+    struct coapmx_endpoint *ep = t ? coapmx_endpoint_new(t, &ec, &err) : NULL;
+    if (ep == NULL) {
+        fprintf(stderr, "coapmx serve: %s: %s\n", coapmx_err_name(err.code), err.message);
+        coapmx_transport_close(t);
+        coapmx_loop_free(loop);
+        return 1;
+    }
+    signal(SIGINT, on_stop_signal);
+    signal(SIGTERM, on_stop_signal);
+    fprintf(stderr, "coapmx serve: %s serving /hello, /whoami, /local for up to %lu s\n", ops->name,
+            seconds);
+    coapmx_loop_run_until(loop, stop_done, NULL, (uint64_t)seconds * 1000);
+    fprintf(stderr, "coapmx serve: served %llu requests\n",
+            (unsigned long long)coapmx_endpoint_stats(ep)->requests_served);
+    coapmx_endpoint_free(ep);
+    coapmx_transport_close(t);
+    coapmx_loop_free(loop);
+    return 0;
+}
+
+static const char *yes_no(bool b)
+{
+    return b ? "yes" : "no";
+}
+
+static int cmd_transports(const struct coapmx_registry *registry)
+{
+    static const char *const roles[] = {"client only", "client and server", "server only"};
+    static const char *const netloc[] = {"requested name", "IP literal"};
+    static const char *const family[] = {"first listed", "IPv6 first, IPv4 v4-mapped"};
+    for (size_t i = 0; i < registry->count; i++) {
+        const struct coapmx_profile *p = registry->transports[i]->profile;
+        printf("%-10s roles: %s; netloc: %s; family: %s; multicast: %s; strangers: %s\n",
+               registry->transports[i]->name, roles[p->roles], netloc[p->netloc], family[p->family],
+               yes_no(p->multicast), yes_no(p->accepts_strangers));
+    }
+    return 0;
+}
+
+int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry)
+{
+    if (argc < 2) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "list") == 0)
+        return cmd_list(registry, argc - 2, argv + 2);
+    if (strcmp(cmd, "run") == 0)
+        return cmd_run(registry, argc - 2, argv + 2);
+    if (strcmp(cmd, "pcap") == 0 && argc == 3)
+        return wire_print_pcap(argv[2], stdout) == 0 ? 0 : 1;
+    if (strcmp(cmd, "get") == 0)
+        return cmd_get(registry, argc - 2, argv + 2);
+    if (strcmp(cmd, "serve") == 0)
+        return cmd_serve(registry, argc - 2, argv + 2);
+    if (strcmp(cmd, "transports") == 0)
+        return cmd_transports(registry);
+    if (strcmp(cmd, "__cell") == 0)
+        return cell_main(registry, argc - 1, argv + 1);
+    if (strcmp(cmd, "__peer") == 0)
+        return peer_main(argc - 1, argv + 1);
+    if (strcmp(cmd, "help") == 0 || strcmp(cmd, "--help") == 0) {
+        fputs(usage, stdout);
+        return 0;
+    }
+    fputs(usage, stderr);
+    return 2;
+}

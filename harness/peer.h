@@ -1,0 +1,26 @@
+/* The reference CoAP peer: a separate process with plain sockets bound to the lane's peer and
+ * stranger addresses. It uses no transport and no message layer of the stack under test, only
+ * the codec. Its capture is the cell's authoritative view of the wire.
+ *
+ * Resources: /hello ("hello"), /whoami (the source hostinfo it saw), /junk-first (the
+ * PEER_JUNK_COUNT malformed datagrams, then "hello"), /oversize-first (a PEER_OVERSIZE_BYTES
+ * response with the right token, then "hello"), /silent (no answer). Anything else: 4.04.
+ * CoAP ping: RST.
+ *
+ * Control (one line each way, over a socketpair):
+ *   send <from-hostinfo> <to-hostinfo> <hex>   -> "ok" | "err <errno> <text>"
+ *   sync                                       -> "ok" once every queued datagram is handled
+ *   quit                                       -> the peer exits */
+#ifndef COAPMX_PEER_H
+#define COAPMX_PEER_H
+
+#include <stdint.h>
+
+#define PEER_PORT_DEFAULT   5683
+#define PEER_PORT_ALT       5690
+#define PEER_JUNK_COUNT     6
+#define PEER_OVERSIZE_BYTES 2000
+
+int peer_main(int argc, char **argv);
+
+#endif

@@ -1,0 +1,862 @@
+/* Run report writers: summary.md, junit.xml, results.tap and the terminal matrix. */
+#include "report.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define ENTRY_TEXT_MAX       64
+#define TERMINAL_LABEL_WIDTH 48
+
+struct tally {
+    size_t pass, fail, skip, error;
+};
+
+/* Distinct values of one field, in first-appearance order, each as the index of its first cell. */
+struct axis {
+    size_t *first;
+    size_t count;
+};
+
+struct matrix {
+    const struct cell_result *results;
+    size_t n;
+    struct axis rows, cols; /* rows: scenarios, columns: transports */
+};
+
+typedef const char *(*cell_key)(const struct cell_result *cell);
+
+const char *cell_status_name(enum cell_status status)
+{
+    switch (status) {
+    case CELL_PASS:
+        return "pass";
+    case CELL_FAIL:
+        return "fail";
+    case CELL_SKIP:
+        return "skip";
+    case CELL_ERROR:
+        return "error";
+    }
+    return "unknown";
+}
+
+static bool is_failure(enum cell_status status)
+{
+    return status == CELL_FAIL || status == CELL_ERROR;
+}
+
+static const char *status_label(enum cell_status status)
+{
+    switch (status) {
+    case CELL_FAIL:
+        return "FAIL";
+    case CELL_ERROR:
+        return "ERROR";
+    default:
+        return cell_status_name(status);
+    }
+}
+
+static void tally_add(struct tally *t, enum cell_status status)
+{
+    switch (status) {
+    case CELL_PASS:
+        t->pass++;
+        break;
+    case CELL_FAIL:
+        t->fail++;
+        break;
+    case CELL_SKIP:
+        t->skip++;
+        break;
+    case CELL_ERROR:
+        t->error++;
+        break;
+    }
+}
+
+static size_t tally_total(const struct tally *t)
+{
+    return t->pass + t->fail + t->skip + t->error;
+}
+
+static struct report_totals effective_totals(const struct cell_result *results, size_t n,
+                                             const struct report_totals *given)
+{
+    if (given != NULL)
+        return *given;
+    struct tally t = {0};
+    for (size_t i = 0; i < n; i++)
+        tally_add(&t, results[i].status);
+    return (struct report_totals){t.pass, t.fail, t.skip, t.error, 0.0};
+}
+
+static void format_totals(char *buf, size_t cap, size_t cells, const struct report_totals *t)
+{
+    snprintf(buf, cap, "%zu cells: %zu pass, %zu fail, %zu skip, %zu error; wall time %.1f s",
+             cells, t->pass, t->fail, t->skip, t->error, t->wall_seconds);
+}
+
+/* ---- matrix ---- */
+
+static const char *scenario_of(const struct cell_result *cell)
+{
+    return cell->scenario;
+}
+
+static const char *transport_of(const struct cell_result *cell)
+{
+    return cell->transport;
+}
+
+static bool axis_contains(const struct axis *axis, const struct cell_result *results, cell_key key,
+                          const char *value)
+{
+    for (size_t i = 0; i < axis->count; i++) {
+        if (strcmp(key(&results[axis->first[i]]), value) == 0)
+            return true;
+    }
+    return false;
+}
+
+static int axis_build(struct axis *axis, const struct cell_result *results, size_t n, cell_key key)
+{
+    axis->count = 0;
+    axis->first = malloc((n > 0 ? n : 1) * sizeof *axis->first);
+    if (axis->first == NULL)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        if (!axis_contains(axis, results, key, key(&results[i])))
+            axis->first[axis->count++] = i;
+    }
+    return 0;
+}
+
+static void matrix_free(struct matrix *m)
+{
+    free(m->rows.first);
+    free(m->cols.first);
+}
+
+static int matrix_build(struct matrix *m, const struct cell_result *results, size_t n)
+{
+    *m = (struct matrix){.results = results, .n = n};
+    if (axis_build(&m->rows, results, n, scenario_of) != 0 ||
+        axis_build(&m->cols, results, n, transport_of) != 0) {
+        matrix_free(m);
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+static const struct cell_result *row_cell(const struct matrix *m, size_t row)
+{
+    return &m->results[m->rows.first[row]];
+}
+
+static const struct cell_result *col_cell(const struct matrix *m, size_t col)
+{
+    return &m->results[m->cols.first[col]];
+}
+
+static struct tally matrix_tally(const struct matrix *m, size_t row, size_t col)
+{
+    const char *scenario = row_cell(m, row)->scenario;
+    const char *transport = col_cell(m, col)->transport;
+    struct tally t = {0};
+    for (size_t i = 0; i < m->n; i++) {
+        if (strcmp(m->results[i].scenario, scenario) == 0 &&
+            strcmp(m->results[i].transport, transport) == 0)
+            tally_add(&t, m->results[i].status);
+    }
+    return t;
+}
+
+static void append_part(char *buf, size_t cap, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static void append_part(char *buf, size_t cap, const char *fmt, ...)
+{
+    size_t used = strlen(buf);
+    if (used > 0 && used + 2 < cap) {
+        memcpy(buf + used, ", ", 3);
+        used += 2;
+    }
+    if (used + 1 >= cap)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(buf + used, cap - used, fmt, ap);
+    va_end(ap);
+}
+
+/* "pass 3", "FAIL 1/3", "pass 1, skip 2": failures first, passes implied by the fraction. */
+static void format_entry(const struct tally *t, const char *empty, char *buf, size_t cap)
+{
+    size_t total = tally_total(t);
+    buf[0] = '\0';
+    if (total == 0) {
+        snprintf(buf, cap, "%s", empty);
+        return;
+    }
+    if (t->fail > 0)
+        append_part(buf, cap, "FAIL %zu/%zu", t->fail, total);
+    if (t->error > 0)
+        append_part(buf, cap, "ERROR %zu/%zu", t->error, total);
+    if (t->fail == 0 && t->error == 0 && t->pass > 0)
+        append_part(buf, cap, "pass %zu", t->pass);
+    if (t->skip > 0)
+        append_part(buf, cap, "skip %zu", t->skip);
+}
+
+static void matrix_entry(const struct matrix *m, size_t row, size_t col, const char *empty,
+                         char *buf, size_t cap)
+{
+    struct tally t = matrix_tally(m, row, col);
+    format_entry(&t, empty, buf, cap);
+}
+
+/* ---- file helpers ---- */
+
+static FILE *open_in_dir(const char *dir, const char *name)
+{
+    char path[PATH_MAX];
+    int len = snprintf(path, sizeof path, "%s/%s", dir, name);
+    if (len < 0 || (size_t)len >= sizeof path) {
+        errno = ENAMETOOLONG;
+        return NULL;
+    }
+    return fopen(path, "w");
+}
+
+static int close_checked(FILE *f)
+{
+    bool failed = ferror(f) != 0;
+    int saved = errno;
+    if (fclose(f) != 0)
+        return -1;
+    if (failed) {
+        errno = saved != 0 ? saved : EIO;
+        return -1;
+    }
+    return 0;
+}
+
+typedef int (*report_writer)(FILE *f, const struct cell_result *results, size_t n,
+                             const struct report_totals *totals);
+
+static int write_file(const char *dir, const char *name, report_writer writer,
+                      const struct cell_result *results, size_t n,
+                      const struct report_totals *totals)
+{
+    FILE *f = open_in_dir(dir, name);
+    if (f == NULL)
+        return -1;
+    errno = 0;
+    if (writer(f, results, n, totals) != 0) {
+        int saved = errno != 0 ? errno : EIO;
+        fclose(f);
+        errno = saved;
+        return -1;
+    }
+    return close_checked(f);
+}
+
+/* ---- summary.md ---- */
+
+/* One table cell / heading line: no line breaks, pipes escaped, HTML-looking text defused. */
+static void md_inline(FILE *f, const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++) {
+        switch (*p) {
+        case '\n':
+        case '\r':
+        case '\t':
+            fputc(' ', f);
+            break;
+        case '|':
+            fputs("\\|", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '&':
+            fputs("&amp;", f);
+            break;
+        default:
+            fputc(*p, f);
+        }
+    }
+}
+
+static size_t longest_backtick_run(const char *text)
+{
+    size_t longest = 0, run = 0;
+    for (const char *p = text; *p != '\0'; p++) {
+        run = *p == '`' ? run + 1 : 0;
+        if (run > longest)
+            longest = run;
+    }
+    return longest;
+}
+
+static void md_fence(FILE *f, size_t width)
+{
+    fputs("  ", f);
+    for (size_t i = 0; i < width; i++)
+        fputc('`', f);
+    fputc('\n', f);
+}
+
+/* A fenced block inside a list item keeps the reason verbatim, whatever it contains. */
+static void md_code_block(FILE *f, const char *text)
+{
+    size_t fence = longest_backtick_run(text) + 1;
+    if (fence < 3)
+        fence = 3;
+    md_fence(f, fence);
+    fputs("  ", f);
+    for (const char *p = text; *p != '\0'; p++) {
+        fputc(*p, f);
+        if (*p == '\n' && p[1] != '\0')
+            fputs("  ", f);
+    }
+    if (text[0] == '\0' || text[strlen(text) - 1] != '\n')
+        fputc('\n', f);
+    md_fence(f, fence);
+}
+
+static void md_matrix(FILE *f, const struct matrix *m)
+{
+    fputs("| Scenario |", f);
+    for (size_t c = 0; c < m->cols.count; c++) {
+        fputc(' ', f);
+        md_inline(f, col_cell(m, c)->transport);
+        fputs(" |", f);
+    }
+    fputs("\n|---|", f);
+    for (size_t c = 0; c < m->cols.count; c++)
+        fputs("---|", f);
+    fputc('\n', f);
+    for (size_t r = 0; r < m->rows.count; r++) {
+        const struct cell_result *first = row_cell(m, r);
+        fputs("| `", f);
+        md_inline(f, first->scenario);
+        fputs("` ", f);
+        md_inline(f, first->scenario_title);
+        fputs(" |", f);
+        for (size_t c = 0; c < m->cols.count; c++) {
+            char entry[ENTRY_TEXT_MAX];
+            matrix_entry(m, r, c, "\u2014", entry, sizeof entry);
+            fprintf(f, " %s |", entry);
+        }
+        fputc('\n', f);
+    }
+}
+
+static void md_links(FILE *f, const struct cell_result *cell)
+{
+    if (cell->pcap[0] == '\0' && cell->output[0] == '\0')
+        return;
+    fputs(" (", f);
+    if (cell->pcap[0] != '\0')
+        fprintf(f, "[pcap](%s)", cell->pcap);
+    if (cell->pcap[0] != '\0' && cell->output[0] != '\0')
+        fputs(", ", f);
+    if (cell->output[0] != '\0')
+        fprintf(f, "[output](%s)", cell->output);
+    fputc(')', f);
+}
+
+static void md_failures(FILE *f, const struct cell_result *results, size_t n)
+{
+    fputs("\n## Failures\n\n", f);
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!is_failure(results[i].status))
+            continue;
+        if (any)
+            fputc('\n', f);
+        any = true;
+        fprintf(f, "- `%s` **%s**", results[i].name, status_label(results[i].status));
+        md_links(f, &results[i]);
+        fputs("\n\n", f);
+        md_code_block(f, results[i].reason);
+    }
+    if (!any)
+        fputs("None.\n", f);
+}
+
+static bool skip_reason_seen_before(const struct cell_result *results, size_t index)
+{
+    for (size_t i = 0; i < index; i++) {
+        if (results[i].status == CELL_SKIP && strcmp(results[i].reason, results[index].reason) == 0)
+            return true;
+    }
+    return false;
+}
+
+static void md_skip_group(FILE *f, const struct cell_result *results, size_t n, size_t first)
+{
+    fputs("### ", f);
+    md_inline(f, results[first].reason[0] != '\0' ? results[first].reason : "(no reason given)");
+    fputs("\n\n", f);
+    for (size_t i = first; i < n; i++) {
+        if (results[i].status == CELL_SKIP && strcmp(results[i].reason, results[first].reason) == 0)
+            fprintf(f, "- `%s`\n", results[i].name);
+    }
+}
+
+static void md_skipped(FILE *f, const struct cell_result *results, size_t n)
+{
+    fputs("\n## Skipped\n\n", f);
+    bool any = false;
+    for (size_t i = 0; i < n; i++) {
+        if (results[i].status != CELL_SKIP || skip_reason_seen_before(results, i))
+            continue;
+        if (any)
+            fputc('\n', f);
+        any = true;
+        md_skip_group(f, results, n, i);
+    }
+    if (!any)
+        fputs("None.\n", f);
+}
+
+static void md_cells(FILE *f, const struct cell_result *results, size_t n)
+{
+    fputs("\n## Cells\n\n| Cell | Status | Seconds | Reason |\n|---|---|---:|---|\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const struct cell_result *cell = &results[i];
+        const char *emphasis = is_failure(cell->status) ? "**" : "";
+        fprintf(f, "| `%s` | %s%s%s | %.2f | ", cell->name, emphasis, status_label(cell->status),
+                emphasis, cell->seconds);
+        md_inline(f, cell->reason);
+        fputs(" |\n", f);
+    }
+}
+
+static int write_summary(FILE *f, const struct cell_result *results, size_t n,
+                         const struct report_totals *totals)
+{
+    struct matrix m;
+    if (matrix_build(&m, results, n) != 0)
+        return -1;
+    char line[256];
+    format_totals(line, sizeof line, n, totals);
+    fprintf(f, "# coapmx matrix report\n\n**Totals:** %s\n\n", line);
+    md_matrix(f, &m);
+    matrix_free(&m);
+    md_failures(f, results, n);
+    md_skipped(f, results, n);
+    md_cells(f, results, n);
+    return 0;
+}
+
+/* ---- junit.xml ---- */
+
+/* Length of the valid UTF-8 sequence at s that encodes an XML character, or 0. */
+static size_t utf8_xml_char_length(const unsigned char *s)
+{
+    size_t len;
+    uint32_t cp, min;
+    if (s[0] < 0x80)
+        return 1;
+    if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+        len = 2, cp = s[0] & 0x1f, min = 0x80;
+    } else if ((s[0] & 0xf0) == 0xe0) {
+        len = 3, cp = s[0] & 0x0f, min = 0x800;
+    } else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+        len = 4, cp = s[0] & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        cp = (cp << 6) | (s[i] & 0x3f);
+    }
+    bool surrogate = cp >= 0xd800 && cp <= 0xdfff;
+    if (cp < min || cp > 0x10ffff || surrogate || cp == 0xfffe || cp == 0xffff)
+        return 0;
+    return len;
+}
+
+static void xml_escape_ascii(FILE *f, unsigned char c, bool in_attribute)
+{
+    switch (c) {
+    case '&':
+        fputs("&amp;", f);
+        return;
+    case '<':
+        fputs("&lt;", f);
+        return;
+    case '>':
+        fputs("&gt;", f);
+        return;
+    case '"':
+        fputs("&quot;", f);
+        return;
+    case '\'':
+        fputs("&apos;", f);
+        return;
+    case '\n':
+    case '\t':
+    case '\r':
+        /* attribute-value normalisation would turn these into spaces */
+        if (in_attribute || c == '\r')
+            fprintf(f, "&#%u;", (unsigned)c);
+        else
+            fputc(c, f);
+        return;
+    }
+    if (c < 0x20 || c == 0x7f)
+        fprintf(f, "\\x%02x", (unsigned)c); /* not representable in XML 1.0 */
+    else
+        fputc(c, f);
+}
+
+static void xml_escape(FILE *f, const char *text, bool in_attribute)
+{
+    const unsigned char *s = (const unsigned char *)text;
+    while (*s != '\0') {
+        size_t len = utf8_xml_char_length(s);
+        if (len == 0) {
+            fprintf(f, "\\x%02x", (unsigned)*s);
+            s++;
+        } else if (len == 1) {
+            xml_escape_ascii(f, *s, in_attribute);
+            s++;
+        } else {
+            fwrite(s, 1, len, f);
+            s += len;
+        }
+    }
+}
+
+static void xml_attribute(FILE *f, const char *name, const char *value)
+{
+    fprintf(f, " %s=\"", name);
+    xml_escape(f, value, true);
+    fputc('"', f);
+}
+
+static void junit_problem(FILE *f, const struct cell_result *cell)
+{
+    const char *element = cell->status == CELL_FAIL ? "failure" : "error";
+    fprintf(f, "      <%s", element);
+    xml_attribute(f, "message", cell->reason);
+    xml_attribute(f, "type", cell_status_name(cell->status));
+    fputc('>', f);
+    xml_escape(f, cell->reason, false);
+    if (cell->pcap[0] != '\0') {
+        fputs("\npcap: ", f);
+        xml_escape(f, cell->pcap, false);
+    }
+    if (cell->output[0] != '\0') {
+        fputs("\noutput: ", f);
+        xml_escape(f, cell->output, false);
+    }
+    fprintf(f, "</%s>\n", element);
+}
+
+static void junit_testcase(FILE *f, const struct cell_result *cell)
+{
+    char classname[sizeof cell->transport + sizeof cell->scenario + 1];
+    snprintf(classname, sizeof classname, "%s.%s", cell->transport, cell->scenario);
+    fputs("    <testcase", f);
+    xml_attribute(f, "classname", classname);
+    xml_attribute(f, "name", cell->name);
+    fprintf(f, " time=\"%.3f\"", cell->seconds);
+    if (cell->status == CELL_PASS) {
+        fputs("/>\n", f);
+        return;
+    }
+    fputs(">\n", f);
+    if (cell->status == CELL_SKIP) {
+        fputs("      <skipped", f);
+        xml_attribute(f, "message", cell->reason);
+        fputs("/>\n", f);
+    } else {
+        junit_problem(f, cell);
+    }
+    fputs("    </testcase>\n", f);
+}
+
+static void junit_counts(FILE *f, const struct tally *t, double seconds)
+{
+    fprintf(f, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\"",
+            tally_total(t), t->fail, t->error, t->skip, seconds);
+}
+
+static void junit_suite(FILE *f, const struct cell_result *results, size_t n, const char *transport)
+{
+    struct tally t = {0};
+    double seconds = 0.0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(results[i].transport, transport) == 0) {
+            tally_add(&t, results[i].status);
+            seconds += results[i].seconds;
+        }
+    }
+    fputs("  <testsuite", f);
+    xml_attribute(f, "name", transport);
+    junit_counts(f, &t, seconds);
+    fputs(">\n", f);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(results[i].transport, transport) == 0)
+            junit_testcase(f, &results[i]);
+    }
+    fputs("  </testsuite>\n", f);
+}
+
+static int write_junit(FILE *f, const struct cell_result *results, size_t n,
+                       const struct report_totals *totals)
+{
+    struct axis transports;
+    if (axis_build(&transports, results, n, transport_of) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    struct tally all = {0};
+    for (size_t i = 0; i < n; i++)
+        tally_add(&all, results[i].status);
+    fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"coapmx\"", f);
+    junit_counts(f, &all, totals->wall_seconds);
+    fputs(">\n", f);
+    for (size_t i = 0; i < transports.count; i++)
+        junit_suite(f, results, n, results[transports.first[i]].transport);
+    fputs("</testsuites>\n", f);
+    free(transports.first);
+    return 0;
+}
+
+/* ---- results.tap ---- */
+
+/* A '#' in the description would start a directive. */
+static void tap_description(FILE *f, const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++) {
+        if (*p == '#')
+            fputs("\\#", f);
+        else if (*p == '\n' || *p == '\r')
+            fputc(' ', f);
+        else
+            fputc(*p, f);
+    }
+}
+
+static void yaml_quoted(FILE *f, const char *text)
+{
+    fputc('"', f);
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++) {
+        if (*p == '"' || *p == '\\')
+            fprintf(f, "\\%c", *p);
+        else if (*p == '\n')
+            fputs("\\n", f);
+        else if (*p == '\t')
+            fputs("\\t", f);
+        else if (*p < 0x20 || *p == 0x7f)
+            fprintf(f, "\\x%02x", (unsigned)*p);
+        else
+            fputc(*p, f);
+    }
+    fputc('"', f);
+}
+
+static void tap_diagnostics(FILE *f, const struct cell_result *cell)
+{
+    fprintf(f, "  ---\n  status: %s\n  message: ", cell_status_name(cell->status));
+    yaml_quoted(f, cell->reason);
+    fprintf(f, "\n  seconds: %.3f\n", cell->seconds);
+    if (cell->pcap[0] != '\0') {
+        fputs("  pcap: ", f);
+        yaml_quoted(f, cell->pcap);
+        fputc('\n', f);
+    }
+    if (cell->output[0] != '\0') {
+        fputs("  output: ", f);
+        yaml_quoted(f, cell->output);
+        fputc('\n', f);
+    }
+    fputs("  ...\n", f);
+}
+
+static int write_tap(FILE *f, const struct cell_result *results, size_t n,
+                     const struct report_totals *totals)
+{
+    (void)totals;
+    fprintf(f, "TAP version 13\n1..%zu\n", n);
+    for (size_t i = 0; i < n; i++) {
+        const struct cell_result *cell = &results[i];
+        fprintf(f, "%s %zu - ", is_failure(cell->status) ? "not ok" : "ok", i + 1);
+        tap_description(f, cell->name);
+        if (cell->status == CELL_SKIP) {
+            fputs(" # SKIP ", f);
+            tap_description(f, cell->reason);
+        }
+        fputc('\n', f);
+        if (is_failure(cell->status))
+            tap_diagnostics(f, cell);
+    }
+    return 0;
+}
+
+int report_write(const char *dir, const struct cell_result *results, size_t n,
+                 const struct report_totals *totals)
+{
+    struct report_totals t = effective_totals(results, n, totals);
+    if (write_file(dir, "summary.md", write_summary, results, n, &t) != 0 ||
+        write_file(dir, "junit.xml", write_junit, results, n, &t) != 0 ||
+        write_file(dir, "results.tap", write_tap, results, n, &t) != 0)
+        return -1;
+    return 0;
+}
+
+/* ---- terminal ---- */
+
+/* Columns on a terminal: UTF-8 continuation bytes take no column of their own. */
+static size_t display_width(const char *text)
+{
+    size_t width = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++)
+        width += (*p & 0xc0) != 0x80;
+    return width;
+}
+
+static void truncate_to_width(char *text, size_t width)
+{
+    size_t seen = 0;
+    for (unsigned char *p = (unsigned char *)text; *p != '\0'; p++) {
+        if ((*p & 0xc0) != 0x80 && seen++ == width) {
+            *p = '\0';
+            return;
+        }
+    }
+}
+
+static void row_label(const struct matrix *m, size_t row, char *buf, size_t cap)
+{
+    const struct cell_result *first = row_cell(m, row);
+    if (first->scenario_title[0] != '\0')
+        snprintf(buf, cap, "%s  %s", first->scenario, first->scenario_title);
+    else
+        snprintf(buf, cap, "%s", first->scenario);
+    for (char *p = buf; *p != '\0'; p++) {
+        if (*p == '\n' || *p == '\r' || *p == '\t')
+            *p = ' ';
+    }
+    truncate_to_width(buf, TERMINAL_LABEL_WIDTH);
+}
+
+static void print_padded(FILE *out, const char *text, size_t width)
+{
+    fputs(text, out);
+    for (size_t w = display_width(text); w < width; w++)
+        fputc(' ', out);
+}
+
+static size_t label_column_width(const struct matrix *m)
+{
+    size_t width = display_width("scenario");
+    for (size_t r = 0; r < m->rows.count; r++) {
+        char label[CELL_NAME_MAX + 160];
+        row_label(m, r, label, sizeof label);
+        if (display_width(label) > width)
+            width = display_width(label);
+    }
+    return width;
+}
+
+static size_t transport_column_width(const struct matrix *m, size_t col)
+{
+    size_t width = display_width(col_cell(m, col)->transport);
+    for (size_t r = 0; r < m->rows.count; r++) {
+        char entry[ENTRY_TEXT_MAX];
+        matrix_entry(m, r, col, "-", entry, sizeof entry);
+        if (display_width(entry) > width)
+            width = display_width(entry);
+    }
+    return width;
+}
+
+static void print_matrix_rows(FILE *out, const struct matrix *m, const size_t *widths,
+                              size_t label_width)
+{
+    print_padded(out, "scenario", label_width);
+    for (size_t c = 0; c < m->cols.count; c++) {
+        fputs("  ", out);
+        print_padded(out, col_cell(m, c)->transport, c + 1 < m->cols.count ? widths[c] : 0);
+    }
+    fputc('\n', out);
+    for (size_t r = 0; r < m->rows.count; r++) {
+        char label[CELL_NAME_MAX + 160];
+        row_label(m, r, label, sizeof label);
+        print_padded(out, label, label_width);
+        for (size_t c = 0; c < m->cols.count; c++) {
+            char entry[ENTRY_TEXT_MAX];
+            matrix_entry(m, r, c, "-", entry, sizeof entry);
+            fputs("  ", out);
+            print_padded(out, entry, c + 1 < m->cols.count ? widths[c] : 0);
+        }
+        fputc('\n', out);
+    }
+}
+
+static void print_one_line(FILE *out, const char *text)
+{
+    for (const char *p = text; *p != '\0'; p++)
+        fputc(*p == '\n' || *p == '\r' ? ' ' : *p, out);
+}
+
+static void print_failure_lines(FILE *out, const struct cell_result *results, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (!is_failure(results[i].status))
+            continue;
+        fprintf(out, "%-5s %s: ", status_label(results[i].status), results[i].name);
+        print_one_line(out, results[i].reason);
+        fputc('\n', out);
+    }
+}
+
+static bool print_matrix_table(FILE *out, const struct cell_result *results, size_t n)
+{
+    struct matrix m;
+    if (matrix_build(&m, results, n) != 0)
+        return false;
+    size_t *widths = malloc((m.cols.count > 0 ? m.cols.count : 1) * sizeof *widths);
+    if (widths != NULL) {
+        for (size_t c = 0; c < m.cols.count; c++)
+            widths[c] = transport_column_width(&m, c);
+        print_matrix_rows(out, &m, widths, label_column_width(&m));
+    }
+    bool printed = widths != NULL;
+    free(widths);
+    matrix_free(&m);
+    return printed;
+}
+
+void report_print_matrix(FILE *out, const struct cell_result *results, size_t n,
+                         const struct report_totals *totals)
+{
+    if (!print_matrix_table(out, results, n))
+        fputs("(matrix unavailable: out of memory)\n", out);
+    struct report_totals t = effective_totals(results, n, totals);
+    char line[256];
+    format_totals(line, sizeof line, n, &t);
+    fprintf(out, "%s\n", line);
+    print_failure_lines(out, results, n);
+}

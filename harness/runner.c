@@ -1,0 +1,439 @@
+#include "runner.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <fnmatch.h>
+#include <ftw.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "artifacts.h"
+#include "cell.h"
+
+#define RUNNER_DEFAULT_TIMEOUT_S 60
+#define RUNNER_MAX_JOBS          64
+
+/* ---- selection ---- */
+
+static bool matches(const struct runner_options *opt, const char *name)
+{
+    if (opt->exact != NULL)
+        return strcmp(opt->exact, name) == 0;
+    for (size_t i = 0; i < opt->pattern_count; i++) {
+        const char *p = opt->patterns[i];
+        bool glob = strpbrk(p, "*?[") != NULL;
+        if (glob ? fnmatch(p, name, 0) != 0 : strstr(name, p) == NULL)
+            return false;
+    }
+    return true;
+}
+
+static int append(struct cell_list *list, size_t *cap, const struct cell_result *r)
+{
+    if (list->count == *cap) {
+        size_t new_cap = *cap ? *cap * 2 : 64;
+        struct cell_result *bigger = realloc(list->items, new_cap * sizeof *bigger);
+        if (bigger == NULL)
+            return -1;
+        list->items = bigger;
+        *cap = new_cap;
+    }
+    list->items[list->count++] = *r;
+    return 0;
+}
+
+static bool lane_selected(const struct runner_options *opt, const struct lane *lane)
+{
+    return opt->lane == NULL || strcmp(opt->lane, "all") == 0 || strcmp(opt->lane, lane->name) == 0;
+}
+
+int runner_select(const struct coapmx_registry *registry, const struct runner_options *opt,
+                  struct cell_list *out)
+{
+    size_t lane_count, cap = 0;
+    const struct lane *const *lanes = lane_all(&lane_count);
+    memset(out, 0, sizeof *out);
+    for (size_t l = 0; l < lane_count; l++) {
+        if (!lane_selected(opt, lanes[l]))
+            continue;
+        for (size_t t = 0; t < registry->count; t++) {
+            const struct coapmx_transport_ops *ops = registry->transports[t];
+            if (opt->transport != NULL && strcmp(opt->transport, ops->name) != 0)
+                continue;
+            for (size_t s = 0; s < all_scenarios.count; s++) {
+                const struct scenario *sc = all_scenarios.items[s];
+                for (const char *const *k = sc->kinds; *k != NULL; k++) {
+                    struct cell_result r = {.status = CELL_ERROR};
+                    snprintf(r.name, sizeof r.name, "%s/%s/%s@%s", ops->name, sc->id, *k,
+                             lanes[l]->name);
+                    if (!matches(opt, r.name))
+                        continue;
+                    snprintf(r.transport, sizeof r.transport, "%s", ops->name);
+                    snprintf(r.scenario, sizeof r.scenario, "%s", sc->id);
+                    snprintf(r.scenario_title, sizeof r.scenario_title, "%s", sc->title);
+                    snprintf(r.kind, sizeof r.kind, "%s", *k);
+                    snprintf(r.lane, sizeof r.lane, "%s", lanes[l]->name);
+                    if (append(out, &cap, &r) != 0)
+                        return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+void cell_list_free(struct cell_list *list)
+{
+    free(list->items);
+    list->items = NULL;
+    list->count = 0;
+}
+
+/* ---- files ---- */
+
+static int mkdir_p(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+static void remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* ---- running cells ---- */
+
+struct slot {
+    bool busy;
+    size_t index;
+    pid_t pid;
+    int pidfd;
+    double started, deadline;
+    char dir[1024];
+    char scratch[64]; /* short: socket_wrapper puts AF_UNIX socket files in it */
+    struct artifact_paths paths;
+};
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void exec_cell(const struct lane *lane, const char *name, const struct slot *slot)
+{
+    int out = open(slot->paths.output, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
+        _exit(125);
+    close(out);
+    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap) != 0)
+        _exit(125);
+    execl("/proc/self/exe", "coapmx", "__cell", name, "--dir", slot->dir, (char *)NULL);
+    fprintf(stderr, "runner: cannot exec the cell: %s\n", strerror(errno));
+    _exit(126);
+}
+
+static int start_cell(const struct runner_options *opt, const struct cell_result *cell,
+                      struct slot *slot)
+{
+    const struct lane *lane = lane_find(cell->lane);
+    snprintf(slot->dir, sizeof slot->dir, "%s/cells/%.150s", opt->report_dir, "");
+    artifact_stem(cell->name, slot->dir + strlen(slot->dir), sizeof slot->dir - strlen(slot->dir));
+    remove_tree(slot->dir);
+    if (mkdir_p(slot->dir) != 0) {
+        fprintf(stderr, "coapmx: cannot create %s: %s\n", slot->dir, strerror(errno));
+        return -1;
+    }
+    artifact_paths(slot->dir, cell->name, &slot->paths);
+    snprintf(slot->scratch, sizeof slot->scratch, "/tmp/coapmx-%d-%zu", (int)getpid(), slot->index);
+    remove_tree(slot->scratch);
+    if (mkdir(slot->scratch, 0700) != 0) {
+        fprintf(stderr, "coapmx: cannot create %s: %s\n", slot->scratch, strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        setpgid(0, 0); /* the cell and its peer form one group, killed together */
+        exec_cell(lane, cell->name, slot);
+    }
+    setpgid(pid, pid);
+    slot->pid = pid;
+    slot->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    if (slot->pidfd < 0) {
+        fprintf(stderr, "coapmx: pidfd_open: %s\n", strerror(errno));
+        kill(-pid, SIGKILL);
+        waitpid(pid, NULL, 0);
+        return -1;
+    }
+    slot->busy = true;
+    slot->started = now_s();
+    slot->deadline = slot->started + (opt->timeout_s ? opt->timeout_s : RUNNER_DEFAULT_TIMEOUT_S);
+    return 0;
+}
+
+static void read_result(const struct slot *slot, int wait_status, struct cell_result *r)
+{
+    char line[CELL_TEXT_MAX + 32] = "";
+    FILE *f = fopen(slot->paths.result, "r");
+    if (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        line[strcspn(line, "\n")] = '\0';
+        r->status = strcmp(line, "pass") == 0   ? CELL_PASS
+                    : strcmp(line, "skip") == 0 ? CELL_SKIP
+                    : strcmp(line, "fail") == 0 ? CELL_FAIL
+                                                : CELL_ERROR;
+        if (fgets(r->reason, sizeof r->reason, f) == NULL)
+            r->reason[0] = '\0';
+        r->reason[strcspn(r->reason, "\n")] = '\0';
+    } else if (WIFSIGNALED(wait_status)) {
+        r->status = CELL_ERROR;
+        snprintf(r->reason, sizeof r->reason, "crashed with signal %d (%s); see output",
+                 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
+    } else {
+        r->status = CELL_ERROR;
+        snprintf(r->reason, sizeof r->reason, "exited with code %d without a result; see output",
+                 WEXITSTATUS(wait_status));
+    }
+    if (f != NULL)
+        fclose(f);
+}
+
+static void retain_artifacts(const struct runner_options *opt, const struct slot *slot,
+                             struct cell_result *r)
+{
+    remove_tree(slot->scratch);
+    bool keep = opt->keep_pcaps || r->status == CELL_FAIL || r->status == CELL_ERROR;
+    if (!keep) {
+        remove_tree(slot->dir);
+        return;
+    }
+    size_t skip = strlen(opt->report_dir) + 1; /* report paths are relative to the report */
+    if (access(slot->paths.peer_pcap, F_OK) == 0)
+        snprintf(r->pcap, sizeof r->pcap, "%s", slot->paths.peer_pcap + skip);
+    snprintf(r->output, sizeof r->output, "%s", slot->paths.output + skip);
+}
+
+static void finish_cell(const struct runner_options *opt, struct slot *slot, bool timed_out,
+                        struct cell_result *r)
+{
+    int status = 0;
+    if (timed_out)
+        kill(-slot->pid, SIGKILL);
+    waitpid(slot->pid, &status, 0);
+    kill(-slot->pid, SIGKILL); /* whatever the cell left behind, e.g. its peer */
+    close(slot->pidfd);
+    r->seconds = now_s() - slot->started;
+    if (timed_out) {
+        r->status = CELL_ERROR;
+        snprintf(r->reason, sizeof r->reason, "timed out after %.0f s; killed",
+                 slot->deadline - slot->started);
+    } else {
+        read_result(slot, status, r);
+    }
+    retain_artifacts(opt, slot, r);
+    slot->busy = false;
+}
+
+static void print_progress(const struct runner_options *opt, size_t done, size_t total,
+                           const struct cell_result *r)
+{
+    if (opt->quiet && (r->status == CELL_PASS || r->status == CELL_SKIP))
+        return;
+    printf("[%zu/%zu] %-5s %s (%.2f s)%s%s\n", done, total, cell_status_name(r->status), r->name,
+           r->seconds, r->status == CELL_PASS ? "" : ": ", r->status == CELL_PASS ? "" : r->reason);
+    fflush(stdout);
+}
+
+static int run_all(const struct runner_options *opt, struct cell_list *cells, unsigned jobs)
+{
+    struct slot slots[RUNNER_MAX_JOBS] = {0};
+    size_t next = 0, done = 0, running = 0;
+    while (done < cells->count) {
+        for (unsigned s = 0; s < jobs && next < cells->count; s++) {
+            if (slots[s].busy)
+                continue;
+            slots[s].index = next;
+            if (start_cell(opt, &cells->items[next], &slots[s]) != 0)
+                return -1;
+            next++;
+            running++;
+        }
+        struct pollfd pfds[RUNNER_MAX_JOBS];
+        unsigned map[RUNNER_MAX_JOBS];
+        nfds_t n = 0;
+        double soonest = now_s() + 3600;
+        for (unsigned s = 0; s < jobs; s++) {
+            if (!slots[s].busy)
+                continue;
+            pfds[n] = (struct pollfd){.fd = slots[s].pidfd, .events = POLLIN};
+            map[n++] = s;
+            if (slots[s].deadline < soonest)
+                soonest = slots[s].deadline;
+        }
+        double wait_s = soonest - now_s();
+        if (poll(pfds, n, wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0) < 0 && errno != EINTR)
+            return -1;
+        for (nfds_t i = 0; i < n; i++) {
+            struct slot *slot = &slots[map[i]];
+            bool timed_out = now_s() >= slot->deadline;
+            if (!(pfds[i].revents & POLLIN) && !timed_out)
+                continue;
+            struct cell_result *r = &cells->items[slot->index];
+            finish_cell(opt, slot, timed_out && !(pfds[i].revents & POLLIN), r);
+            running--;
+            print_progress(opt, ++done, cells->count, r);
+        }
+    }
+    return 0;
+}
+
+/* A single failing cell (as ctest runs them) shows its log right away. */
+static void show_output(const struct runner_options *opt, const struct cell_result *r)
+{
+    char path[1100], line[2048];
+    snprintf(path, sizeof path, "%s/%s", opt->report_dir, r->output);
+    FILE *f = fopen(path, "r");
+    if (f == NULL)
+        return;
+    printf("--- output of %s (%s)\n", r->name, path);
+    while (fgets(line, sizeof line, f) != NULL)
+        fputs(line, stdout);
+    fclose(f);
+}
+
+int runner_run(const struct coapmx_registry *registry, const struct runner_options *opt,
+               struct cell_list *cells)
+{
+    (void)registry;
+    if (cells->count == 0) {
+        fprintf(stderr, "coapmx: no cell matches the filters (see `coapmx list`)\n");
+        return 2;
+    }
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned jobs = opt->jobs ? opt->jobs : (unsigned)(cpus > 0 ? cpus : 1);
+    if (jobs > RUNNER_MAX_JOBS)
+        jobs = RUNNER_MAX_JOBS;
+    char cells_dir[1100];
+    snprintf(cells_dir, sizeof cells_dir, "%s/cells", opt->report_dir);
+    if (mkdir_p(cells_dir) != 0) {
+        fprintf(stderr, "coapmx: cannot create %s: %s\n", cells_dir, strerror(errno));
+        return 2;
+    }
+    double started = now_s();
+    if (!opt->quiet)
+        printf("coapmx: running %zu cells, %u at a time, report in %s\n", cells->count, jobs,
+               opt->report_dir);
+    if (run_all(opt, cells, jobs) != 0) {
+        fprintf(stderr, "coapmx: the runner failed: %s\n", strerror(errno));
+        return 2;
+    }
+    struct report_totals totals = {.wall_seconds = now_s() - started};
+    for (size_t i = 0; i < cells->count; i++) {
+        enum cell_status st = cells->items[i].status;
+        totals.pass += st == CELL_PASS;
+        totals.fail += st == CELL_FAIL;
+        totals.skip += st == CELL_SKIP;
+        totals.error += st == CELL_ERROR;
+    }
+    if (report_write(opt->report_dir, cells->items, cells->count, &totals) != 0)
+        fprintf(stderr, "coapmx: cannot write the report in %s: %s\n", opt->report_dir,
+                strerror(errno));
+    if (!opt->quiet)
+        report_print_matrix(stdout, cells->items, cells->count, &totals);
+    else if (cells->count == 1 && cells->items[0].output[0] != '\0')
+        show_output(opt, &cells->items[0]);
+    if (totals.fail + totals.error > 0)
+        return 1;
+    return totals.skip == cells->count ? 77 : 0;
+}
+
+/* ---- options ---- */
+
+static int number(const char *text, unsigned *out)
+{
+    char *end;
+    unsigned long v = strtoul(text ? text : "", &end, 10);
+    if (text == NULL || *end != '\0' || end == text || v > 100000)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
+int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool *ctest,
+                         const char **ctest_root)
+{
+    memset(opt, 0, sizeof *opt);
+    opt->report_dir = "report";
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        bool takes_value = true;
+        if (strcmp(a, "-j") == 0 || strcmp(a, "--jobs") == 0) {
+            if (number(v, &opt->jobs) != 0 || opt->jobs == 0)
+                goto bad_value;
+        } else if (strcmp(a, "--timeout") == 0) {
+            if (number(v, &opt->timeout_s) != 0)
+                goto bad_value;
+        } else if (strcmp(a, "--report") == 0 && v) {
+            opt->report_dir = v;
+        } else if (strcmp(a, "--transport") == 0 && v) {
+            opt->transport = v;
+        } else if (strcmp(a, "--lane") == 0 && v) {
+            if (strcmp(v, "all") != 0 && lane_find(v) == NULL)
+                goto bad_value;
+            opt->lane = v;
+        } else if (strcmp(a, "--exact") == 0 && v) {
+            opt->exact = v;
+        } else if (strcmp(a, "--report-root") == 0 && v && ctest_root) {
+            *ctest_root = v;
+        } else {
+            takes_value = false;
+            if (strcmp(a, "--keep-pcaps") == 0)
+                opt->keep_pcaps = true;
+            else if (strcmp(a, "--quiet") == 0)
+                opt->quiet = true;
+            else if (strcmp(a, "--ctest") == 0 && ctest)
+                *ctest = true;
+            else if (a[0] == '-') {
+                fprintf(stderr, "coapmx: unknown option %s\n", a);
+                return -1;
+            } else if (opt->pattern_count < RUNNER_MAX_PATTERNS)
+                opt->patterns[opt->pattern_count++] = a;
+        }
+        if (takes_value)
+            i++;
+        continue;
+    bad_value:
+        fprintf(stderr, "coapmx: bad value for %s: %s\n", a, v ? v : "(missing)");
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,45 @@
+/* Expands scenarios x transports x address kinds x lanes into cells and runs them, each in its
+ * own process group, in parallel, under a time limit. */
+#ifndef COAPMX_RUNNER_H
+#define COAPMX_RUNNER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "../transports/transport.h"
+#include "report.h"
+
+#define RUNNER_MAX_PATTERNS 32
+
+struct runner_options {
+    const char *patterns[RUNNER_MAX_PATTERNS]; /* glob or substring of the cell name; all match */
+    size_t pattern_count;
+    const char *exact;      /* one cell by its full name */
+    const char *transport;  /* only this transport */
+    const char *lane;       /* "swrap", ..., or NULL/"all" */
+    const char *report_dir; /* default "report" */
+    unsigned jobs;          /* 0: number of CPUs */
+    unsigned timeout_s;     /* per cell; 0: 60 */
+    bool keep_pcaps;
+    bool quiet;
+};
+
+struct cell_list {
+    struct cell_result *items; /* names and axes filled; status unset */
+    size_t count;
+};
+
+int runner_select(const struct coapmx_registry *registry, const struct runner_options *opt,
+                  struct cell_list *out);
+void cell_list_free(struct cell_list *list);
+
+/* Runs the selected cells; fills their results; writes the report. Returns 0 if no cell failed
+ * or errored, 77 if every cell was skipped, 1 otherwise, 2 on a usage or setup error. */
+int runner_run(const struct coapmx_registry *registry, const struct runner_options *opt,
+               struct cell_list *cells);
+
+/* Parses run/list options shared by `coapmx` and `coapmx-selfcheck`. Returns 0 or -1. */
+int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool *ctest,
+                         const char **ctest_root);
+
+#endif

@@ -1,0 +1,43 @@
+#include "common.h"
+
+#include "../transports/addr.h"
+
+static bool sent_to(const struct wire_datagram *dg, const struct sockaddr_storage *addr)
+{
+    struct wire_filter f = WIRE_FILTER_ANY;
+    struct wire_capture one = {.count = 1, .items = (struct wire_datagram *)dg};
+    f.dst = (const struct sockaddr *)addr;
+    return wire_count(&one, &f) == 1;
+}
+
+const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wire_capture *cap,
+                                                size_t nth)
+{
+    struct sockaddr_storage peer4, peer6;
+    cell_peer_sockaddr(cx, AF_INET, 0, &peer4);
+    cell_peer_sockaddr(cx, AF_INET6, 0, &peer6);
+    size_t seen = 0;
+    for (size_t i = 0; i < cap->count; i++) {
+        const struct wire_datagram *dg = &cap->items[i];
+        bool request = dg->kind == WIRE_UDP && dg->coap_status == COAP_OK &&
+                       COAP_CODE_CLASS(dg->coap.code) == 0 && dg->coap.code != COAP_EMPTY;
+        if (request && (sent_to(dg, &peer4) || sent_to(dg, &peer6)) && seen++ == nth)
+            return dg;
+    }
+    cell_dump_wire(cx, cap, "peer capture");
+    cell_fail(cx, "the peer's capture holds no request #%zu to the peer", nth + 1);
+}
+
+uint16_t wire_src_port(const struct wire_datagram *dg)
+{
+    return coapmx_sockaddr_port((const struct sockaddr *)&dg->src);
+}
+
+void expect_payload(struct cell *cx, const struct coapmx_message *m, const char *text)
+{
+    size_t len = strlen(text);
+    CX_EXPECT(cx, m->msg.payload_len == len && memcmp(m->msg.payload, text, len) == 0,
+              "payload: got %zu bytes \"%.*s\", expected \"%s\"", m->msg.payload_len,
+              (int)(m->msg.payload_len > 40 ? 40 : m->msg.payload_len),
+              (const char *)m->msg.payload, text);
+}

@@ -1,0 +1,17 @@
+/* Helpers several scenario themes share. */
+#ifndef COAPMX_SCENARIOS_COMMON_H
+#define COAPMX_SCENARIOS_COMMON_H
+
+#include <string.h>
+
+#include "../harness/cell.h"
+
+/* The nth request (any method) the peer received at its IPv4 or IPv6 address. Scenarios that
+ * are not about the family must not presume it, so a family defect fails only family rows. */
+const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wire_capture *cap,
+                                                size_t nth);
+uint16_t wire_src_port(const struct wire_datagram *dg);
+/* Fails the cell unless the response carries exactly `text` as payload. */
+void expect_payload(struct cell *cx, const struct coapmx_message *m, const char *text);
+
+#endif

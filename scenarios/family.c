@@ -1,0 +1,55 @@
+/* Which address family a transport picks for a name (rows F1-F4, F6). */
+#include "common.h"
+
+#include "../transports/addr.h"
+
+/* The request leaves in the family the profile's policy picks from the resolver's answer, and
+ * the reported remote carries the matching socket address. */
+static void family_per_policy(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    const struct coapmx_message *resp = cell_get(cx, ep, 0, "hello");
+    int wire_family = cell_expected_wire_family(cx);
+    const struct wire_capture *cap = cell_wire(cx);
+    const struct wire_datagram *req = nth_request_at_peer(cx, cap, 0);
+    CX_EXPECT_INT(cx, req->family, wire_family, "address family of the request on the wire");
+    struct wire_filter other = WIRE_FILTER_ANY;
+    other.family = wire_family == AF_INET ? AF_INET6 : AF_INET;
+    CX_EXPECT_INT(cx, wire_count(cap, &other), 0, "datagrams in the other family");
+    CX_EXPECT_INT(cx, resp->remote.addr.ss_family, cell_expected_remote_family(cx),
+                  "address family of the response's remote");
+}
+
+/* An unknown name fails with a resolution error that names it; nothing is sent. */
+static void unresolvable_name(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
+    size_t sockets_before = coapmx_transport_sockets(t, NULL, 0);
+    const struct coapmx_message *resp;
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, 0, "hello", &resp, &err) != 0,
+              "a request to %s succeeded", cell_host(cx));
+    CX_EXPECT_ERR(cx, &err, COAPMX_ERESOLVE, "request to an unknown name");
+    CX_EXPECT(cx, strstr(err.message, cell_host(cx)) != NULL,
+              "the resolution error does not name the host: \"%s\"", err.message);
+    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), sockets_before,
+                  "sockets after a failed resolution");
+    CX_EXPECT_INT(cx, t->stats.datagrams_sent, 0, "datagrams the transport sent");
+    CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &(struct wire_filter)WIRE_FILTER_ANY), 0,
+                  "datagrams on the wire (transport side)");
+    CX_EXPECT_INT(cx, coapmx_endpoint_pending(ep), 0, "requests left pending");
+}
+
+const struct scenario scenario_f1 = {"F1-v4-only-name", "a v4-only name is reached over IPv4",
+                                     KINDS("v4.test"), true, family_per_policy};
+const struct scenario scenario_f2 = {"F2-v6-only-name", "a v6-only name is reached over IPv6",
+                                     KINDS("v6.test"), true, family_per_policy};
+const struct scenario scenario_f3 = {"F3-dual-v6-first", "dual-stack name listing IPv6 first",
+                                     KINDS("dual.test"), true, family_per_policy};
+const struct scenario scenario_f4 = {"F4-dual-v4-first",
+                                     "dual-stack name listing IPv4 first: first-listed or IPv6",
+                                     KINDS("dual4.test"), true, family_per_policy};
+const struct scenario scenario_f6 = {"F6-unresolvable",
+                                     "an unknown name: resolution error naming it, nothing sent",
+                                     KINDS("unknown"), false, unresolvable_name};

@@ -1,0 +1,78 @@
+/* How remotes are named: hostinfo, uri_base, hostinfo_local, Uri-Host (rows N1-N7). */
+#include "common.h"
+
+#include "../transports/addr.h"
+
+/* The response's remote is named as the profile promises (hostinfo and uri_base). */
+static void expect_remote_name(struct cell *cx, uint16_t port)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    const struct coapmx_message *resp = cell_get(cx, ep, port, "hello");
+    char expected[COAPMX_HOSTINFO_MAX], uri_base[COAPMX_URI_BASE_MAX],
+        expected_base[COAPMX_URI_BASE_MAX];
+    cell_expected_hostinfo(cx, port, expected, sizeof expected);
+    CX_EXPECT_STR(cx, resp->remote.hostinfo, expected, "response remote hostinfo");
+    coapmx_remote_uri_base(&resp->remote, uri_base, sizeof uri_base);
+    snprintf(expected_base, sizeof expected_base, "coap://%s", expected);
+    CX_EXPECT_STR(cx, uri_base, expected_base, "response remote uri_base");
+    nth_request_at_peer(cx, cell_wire(cx), 0);
+}
+
+static void remote_named_per_profile(struct cell *cx)
+{
+    expect_remote_name(cx, 0);
+}
+
+static void default_port_omitted(struct cell *cx)
+{
+    expect_remote_name(cx, PEER_PORT_DEFAULT);
+}
+
+/* hostinfo_local names the client's own end: its address and the source port on the wire. */
+static void local_hostinfo(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    const struct coapmx_message *resp = cell_get(cx, ep, 0, "hello");
+    const struct wire_datagram *req = nth_request_at_peer(cx, cell_wire(cx), 0);
+    int family = req->family;
+    const struct lane *lane = cell_lane(cx);
+    char expected[COAPMX_HOSTINFO_MAX];
+    coapmx_hostinfo_format(family == AF_INET ? lane->client_v4 : lane->client_v6,
+                           wire_src_port(req), expected, sizeof expected);
+    CX_EXPECT_STR(cx, resp->remote.hostinfo_local, expected, "response remote hostinfo_local");
+}
+
+/* Uri-Host is on the wire exactly when the request URI names the host (RFC 7252 §6.4). */
+static void uri_host_only_for_names(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_get(cx, ep, 0, "hello");
+    const struct wire_datagram *req = nth_request_at_peer(cx, cell_wire(cx), 0);
+    const struct coap_option *host = coap_msg_find_option(&req->coap, COAP_OPT_URI_HOST, NULL);
+    if (cell_kind(cx)->cls != KIND_NAME) {
+        CX_EXPECT(cx, host == NULL, "Uri-Host sent for the IP literal %s", cell_host(cx));
+        return;
+    }
+    CX_EXPECT(cx, host != NULL, "no Uri-Host on the wire for the name %s", cell_host(cx));
+    char value[256];
+    snprintf(value, sizeof value, "%.*s", (int)host->length, (const char *)host->value);
+    CX_EXPECT_STR(cx, value, cell_host(cx), "Uri-Host on the wire");
+}
+
+const struct scenario scenario_n1 = {"N1-hostinfo-v4", "response hostinfo for an IPv4 literal",
+                                     KINDS("v4"), true, remote_named_per_profile};
+const struct scenario scenario_n2 = {"N2-hostinfo-v6", "response hostinfo for an IPv6 literal",
+                                     KINDS("v6"), true, remote_named_per_profile};
+const struct scenario scenario_n3 = {
+    "N3-netloc-name", "response hostinfo for a host name: the name or the IP used, per profile",
+    KINDS("v4.test", "v6.test", "dual.test", "dual4.test"), true, remote_named_per_profile};
+const struct scenario scenario_n4 = {"N4-default-port", "port 5683 is omitted from hostinfo",
+                                     KINDS("v4", "v6", "dual.test"), true, default_port_omitted};
+const struct scenario scenario_n5 = {"N5-v4-mapped", "a v4-mapped literal: kept or dotted quad",
+                                     KINDS("mapped"), true, remote_named_per_profile};
+const struct scenario scenario_n6 = {"N6-hostinfo-local",
+                                     "hostinfo_local is the client's address and wire port",
+                                     KINDS("v4", "v6"), true, local_hostinfo};
+const struct scenario scenario_n7 = {"N7-uri-host", "Uri-Host on the wire only for host names",
+                                     KINDS("v4", "v6", "v4.test", "dual.test"), true,
+                                     uri_host_only_for_names};

@@ -1,0 +1,111 @@
+/* Client and server roles, and datagrams from strangers (rows R1, R3). */
+#include "common.h"
+
+#include <errno.h>
+
+#include "../transports/addr.h"
+
+static void serve_hello(void *arg, const struct coapmx_message *req, struct coapmx_reply *reply)
+{
+    (void)arg;
+    (void)req;
+    reply->code = COAP_CONTENT;
+    reply->payload = (const uint8_t *)"served";
+    reply->payload_len = 6;
+}
+
+struct served {
+    struct coapmx_endpoint *ep;
+    uint64_t count;
+};
+
+static bool request_served(void *arg)
+{
+    struct served *s = arg;
+    return coapmx_endpoint_stats(s->ep)->requests_served >= s->count;
+}
+
+static void client_address(struct cell *cx, int family, uint16_t port, struct sockaddr_storage *out)
+{
+    const struct lane *lane = cell_lane(cx);
+    coapmx_sockaddr_from_literal(family == AF_INET ? lane->client_v4 : lane->client_v6, port, out);
+}
+
+/* The peer (acting as a client) asks the transport's server for /hello. */
+static void peer_requests(struct cell *cx, struct coapmx_endpoint *server, int family)
+{
+    static const uint8_t get_hello[] = {0x40, 0x01, 0x12, 0x34, 0xb5, 'h', 'e', 'l', 'l', 'o'};
+    struct sockaddr_storage from, to;
+    cell_peer_sockaddr(cx, family, PEER_PORT_ALT, &from);
+    client_address(cx, family, PEER_PORT_DEFAULT, &to);
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&from, (void *)&to, get_hello, sizeof get_hello),
+                  0, "errno of the peer's request to the server");
+    struct served s = {.ep = server, .count = 1};
+    CX_EXPECT(cx, cell_run_until(cx, server, request_served, &s), "the server saw no request");
+    struct wire_filter f = WIRE_FILTER_ANY;
+    f.dst = (const struct sockaddr *)&from;
+    f.coap_type = COAP_ACK;
+    f.coap_code = COAP_CONTENT;
+    const struct wire_datagram *ack = wire_find(cell_wire(cx), &f, 0);
+    CX_EXPECT(cx, ack != NULL, "no piggybacked 2.05 came back to the peer");
+    CX_EXPECT_INT(cx, ack->coap.mid, 0x1234, "MID of the piggybacked response");
+    CX_EXPECT_INT(cx, coapmx_sockaddr_port((const struct sockaddr *)&ack->src), PEER_PORT_DEFAULT,
+                  "source port of the response");
+}
+
+static void server_role(struct cell *cx)
+{
+    struct coapmx_transport_config config = {.role = COAPMX_ROLE_SERVER};
+    struct coapmx_error err;
+    int fds_before = cell_open_fds();
+    struct coapmx_endpoint *server = cell_open(cx, &config, serve_hello, NULL, &err);
+    if (cell_profile(cx)->roles == COAPMX_ROLES_CLIENT_ONLY) {
+        CX_EXPECT(cx, server == NULL, "a client-only transport opened as a server");
+        CX_EXPECT_ERR(cx, &err, COAPMX_ECLIENTONLY, "opening as a server");
+        CX_EXPECT(cx, strstr(err.message, "client-only") != NULL,
+                  "the error does not say client-only: \"%s\"", err.message);
+        CX_EXPECT_INT(cx, cell_open_fds(), fds_before, "file descriptors after the refusal");
+        return;
+    }
+    CX_EXPECT(cx, server != NULL, "opening as a server failed: %s", err.message);
+    peer_requests(cx, server, cell_kind(cx)->family);
+}
+
+/* A host the client never addressed pings the client's port. */
+static void stranger_ping(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
+    cell_get(cx, ep, 0, "hello");
+    const struct wire_datagram *first = nth_request_at_peer(cx, cell_wire(cx), 0);
+    int family = first->family;
+    uint16_t client_port = wire_src_port(first);
+    struct sockaddr_storage stranger, client;
+    cell_stranger_sockaddr(cx, family, PEER_PORT_ALT, &stranger);
+    client_address(cx, family, client_port, &client);
+    static const uint8_t ping[] = {0x40, 0x00, 0x77, 0x77};
+    int send_errno = cell_peer_send(cx, (void *)&stranger, (void *)&client, ping, sizeof ping);
+    /* A second exchange on the same socket: a queued ping is processed before its response. */
+    cell_get(cx, ep, 0, "hello");
+    struct wire_filter rst = WIRE_FILTER_ANY;
+    rst.dst = (const struct sockaddr *)&stranger;
+    rst.coap_type = COAP_RST;
+    size_t resets = wire_count(cell_wire(cx), &rst);
+    if (cell_profile(cx)->accepts_strangers) {
+        CX_EXPECT_INT(cx, send_errno, 0, "errno of the stranger's ping");
+        CX_EXPECT_INT(cx, resets, 1, "RSTs to the stranger's ping on the wire");
+        CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->rst_sent, 1, "RSTs the endpoint sent");
+        return;
+    }
+    /* The kernel drops it silently; socket_wrapper refuses the stranger's send (EPERM). */
+    CX_EXPECT(cx, send_errno == 0 || send_errno == EPERM, "the stranger's ping failed: errno %d",
+              send_errno);
+    CX_EXPECT_INT(cx, resets, 0, "RSTs to the stranger's ping on the wire");
+    CX_EXPECT_INT(cx, t->stats.datagrams_received, 2, "datagrams the client received");
+}
+
+const struct scenario scenario_r1 = {"R1-server-role",
+                                     "opening as a server: serves requests, or refused",
+                                     KINDS("v4", "v6"), true, server_role};
+const struct scenario scenario_r3 = {"R3-stranger", "a ping from a never-addressed host",
+                                     KINDS("v4", "v6"), true, stranger_ping};

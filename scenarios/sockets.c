@@ -1,0 +1,130 @@
+/* The socket model: how many sockets, connected or shared, reused or not (rows S1-S4). */
+#include "common.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+
+#include "../transports/addr.h"
+
+static size_t socket_count(struct coapmx_endpoint *ep)
+{
+    return coapmx_transport_sockets(coapmx_endpoint_transport(ep), NULL, 0);
+}
+
+static void sockets_before_first_request(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    size_t at_open = cell_profile(cx)->client_sockets_at_open;
+    CX_EXPECT_INT(cx, socket_count(ep), at_open, "sockets before the first request");
+    cell_get(cx, ep, 0, "hello");
+    CX_EXPECT_INT(cx, socket_count(ep), at_open ? at_open : 1, "sockets after one request");
+}
+
+static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
+{
+    if (a->ss_family != b->ss_family)
+        return false;
+    if (a->ss_family == AF_INET)
+        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
+               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
+    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
+                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
+}
+
+static void expect_connected_to_peer(struct cell *cx, int fd)
+{
+    struct sockaddr_storage connected, peer;
+    socklen_t len = sizeof connected;
+    CX_EXPECT(cx, getpeername(fd, (struct sockaddr *)&connected, &len) == 0,
+              "the per-peer socket is not connected: %s", strerror(errno));
+    cell_peer_sockaddr(cx, connected.ss_family, PEER_PORT_ALT, &peer);
+    char got[80], want[80];
+    wire_format_sockaddr((const struct sockaddr *)&connected, got, sizeof got);
+    wire_format_sockaddr((const struct sockaddr *)&peer, want, sizeof want);
+    CX_EXPECT(cx, same_ip(&connected, &peer), "socket connected to %s, expected %s", got, want);
+}
+
+static void expect_shared_dualstack(struct cell *cx, int fd)
+{
+    struct sockaddr_storage local, connected;
+    socklen_t len = sizeof local, peer_len = sizeof connected;
+    CX_EXPECT(cx, getpeername(fd, (struct sockaddr *)&connected, &peer_len) != 0,
+              "the shared socket is connected to one peer");
+    CX_EXPECT(cx, getsockname(fd, (struct sockaddr *)&local, &len) == 0, "getsockname: %s",
+              strerror(errno));
+    CX_EXPECT_INT(cx, local.ss_family, AF_INET6, "family of the shared socket");
+    CX_EXPECT(cx, IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&local)->sin6_addr),
+              "the shared client socket is not bound to [::]");
+}
+
+static void socket_model(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_get(cx, ep, 0, "hello");
+    int fds[4];
+    size_t n = coapmx_transport_sockets(coapmx_endpoint_transport(ep), fds, 4);
+    CX_EXPECT_INT(cx, n, 1, "sockets after one request");
+    switch (cell_profile(cx)->sockets) {
+    case COAPMX_SOCKETS_PER_PEER_CONNECTED:
+        expect_connected_to_peer(cx, fds[0]);
+        break;
+    case COAPMX_SOCKET_SHARED_DUALSTACK:
+        expect_shared_dualstack(cx, fds[0]);
+        break;
+    case COAPMX_SOCKET_BOUND_UNCONNECTED:
+        cell_skip(cx, "no client check for bound unconnected sockets yet");
+    }
+}
+
+static void same_authority_reuses_port(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_get(cx, ep, 0, "hello");
+    size_t sockets = socket_count(ep);
+    cell_get(cx, ep, 0, "hello");
+    CX_EXPECT_INT(cx, socket_count(ep), sockets, "sockets after a second request");
+    const struct wire_capture *cap = cell_wire(cx);
+    uint16_t first = wire_src_port(nth_request_at_peer(cx, cap, 0));
+    uint16_t second = wire_src_port(nth_request_at_peer(cx, cap, 1));
+    CX_EXPECT_INT(cx, second, first, "source port of the second request on the wire");
+}
+
+/* A name and the literal it resolves to: separate sockets and ports only if the profile says a
+ * socket belongs to a spelling. */
+static void name_and_literal(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_get(cx, ep, 0, "hello");
+    size_t after_name = socket_count(ep);
+    int family = nth_request_at_peer(cx, cell_wire(cx), 0)->family;
+    const struct lane *lane = cell_lane(cx);
+    char hostinfo[COAPMX_HOSTINFO_MAX], uri[300];
+    coapmx_hostinfo_format(family == AF_INET ? lane->peer_v4 : lane->peer_v6, PEER_PORT_ALT,
+                           hostinfo, sizeof hostinfo);
+    snprintf(uri, sizeof uri, "coap://%s/hello", hostinfo);
+    const struct coapmx_message *resp;
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_request_uri(cx, ep, COAP_CON, uri, &resp, &err) == 0, "GET %s: %s", uri,
+              err.message);
+    bool separate = cell_profile(cx)->socket_per_spelling;
+    CX_EXPECT_INT(cx, socket_count(ep), after_name + (separate ? 1 : 0),
+                  "sockets after requesting the literal");
+    const struct wire_capture *cap = cell_wire(cx);
+    uint16_t by_name = wire_src_port(nth_request_at_peer(cx, cap, 0));
+    uint16_t by_literal = wire_src_port(nth_request_at_peer(cx, cap, 1));
+    CX_EXPECT(cx, (by_name != by_literal) == separate,
+              "source ports on the wire: %u for %s and %u for %s; expected %s", by_name,
+              cell_host(cx), by_literal, hostinfo, separate ? "different" : "the same");
+}
+
+const struct scenario scenario_s1 = {"S1-sockets-at-open", "sockets before the first request",
+                                     KINDS("v4", "v6"), true, sockets_before_first_request};
+const struct scenario scenario_s2 = {"S2-socket-model",
+                                     "connected per-peer socket or one shared [::] socket",
+                                     KINDS("v4", "v6"), true, socket_model};
+const struct scenario scenario_s3 = {
+    "S3-same-authority-reuse", "a second request to one authority reuses socket and port",
+    KINDS("v4", "v6", "dual.test"), true, same_authority_reuses_port};
+const struct scenario scenario_s4 = {"S4-name-and-literal",
+                                     "a name and its literal: one socket or two, per profile",
+                                     KINDS("v4.test", "v6.test"), true, name_and_literal};

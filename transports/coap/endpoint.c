@@ -1,0 +1,595 @@
+/* The shared message layer. One endpoint per transport; it owns the transport's upper callbacks. */
+#include "endpoint.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "../addr.h"
+
+struct pending {
+    struct pending *next;
+    struct coapmx_endpoint *ep;
+    int64_t id;
+    struct coapmx_remote remote;
+    enum coap_type type;
+    uint16_t mid;
+    uint8_t token[COAP_TOKEN_MAX];
+    uint8_t token_len;
+    uint8_t *datagram; /* kept for retransmission */
+    size_t datagram_len;
+    unsigned transmissions;
+    uint64_t timeout_ms;
+    uint64_t timer;
+    coapmx_response_cb cb;
+    void *arg;
+};
+
+struct coapmx_endpoint {
+    struct coapmx_transport *t;
+    struct coapmx_endpoint_config config;
+    struct coapmx_endpoint_stats stats;
+    struct pending *pending;
+    int64_t next_request_id;
+    uint64_t rng;
+    uint16_t next_mid;
+    bool shut_down;
+    bool malformed_logged;
+    struct coapmx_message *incoming;
+    uint8_t out[COAPMX_DATAGRAM_MAX];
+};
+
+void coapmx_protocol_defaults(struct coapmx_protocol *p)
+{
+    p->ack_timeout_ms = 2000;
+    p->ack_random_factor_milli = 1500;
+    p->max_retransmit = 4;
+    p->non_lifetime_ms = 145000;
+}
+
+static uint64_t next_random(struct coapmx_endpoint *ep)
+{
+    /* xorshift64*: reproducible from the seed, which is all the protocol needs. */
+    ep->rng ^= ep->rng >> 12;
+    ep->rng ^= ep->rng << 25;
+    ep->rng ^= ep->rng >> 27;
+    return ep->rng * 0x2545F4914F6CDD1DULL;
+}
+
+/* ---- sending ---- */
+
+static int send_msg(struct coapmx_endpoint *ep, const struct coapmx_remote *to,
+                    const struct coap_msg *msg, struct coapmx_error *err)
+{
+    size_t len;
+    enum coap_status st = coap_encode(msg, ep->out, sizeof ep->out, &len);
+    if (st != COAP_OK)
+        return coapmx_fail(err, COAPMX_ETOOBIG, 0, "cannot encode message for %s: %s", to->hostinfo,
+                           coap_status_str(st));
+    return coapmx_transport_send(ep->t, to, ep->out, len, err);
+}
+
+static void send_empty(struct coapmx_endpoint *ep, const struct coapmx_remote *to,
+                       enum coap_type type, uint16_t mid)
+{
+    struct coap_msg msg;
+    struct coapmx_error ignored;
+    coap_msg_init(&msg, type, COAP_EMPTY, mid);
+    if (send_msg(ep, to, &msg, &ignored) == 0 && type == COAP_RST)
+        ep->stats.rst_sent++;
+}
+
+/* ---- pending requests ---- */
+
+static void unlink_pending(struct coapmx_endpoint *ep, struct pending *p)
+{
+    for (struct pending **pp = &ep->pending; *pp != NULL; pp = &(*pp)->next) {
+        if (*pp == p) {
+            *pp = p->next;
+            break;
+        }
+    }
+    if (p->timer != 0)
+        coapmx_loop_cancel(ep->t->loop, p->timer);
+    if (!ep->t->shut_down && ep->t->ops->release != NULL)
+        ep->t->ops->release(ep->t, &p->remote);
+}
+
+static void finish(struct coapmx_endpoint *ep, struct pending *p, const struct coapmx_message *resp,
+                   const struct coapmx_error *err)
+{
+    unlink_pending(ep, p);
+    if (p->cb != NULL)
+        p->cb(p->arg, resp, err);
+    free(p->datagram);
+    free(p);
+}
+
+static void fail_matching(struct coapmx_endpoint *ep, const struct coapmx_remote *about,
+                          const struct coapmx_error *err)
+{
+    struct pending *p = ep->pending;
+    while (p != NULL) {
+        struct pending *next = p->next;
+        if (about == NULL || coapmx_remote_same(&p->remote, about))
+            finish(ep, p, NULL, err);
+        p = next;
+    }
+}
+
+static void on_request_timer(void *arg)
+{
+    struct pending *p = arg;
+    struct coapmx_endpoint *ep = p->ep;
+    struct coapmx_error err;
+    p->timer = 0;
+    if (p->type == COAP_CON && p->transmissions <= ep->config.protocol.max_retransmit) {
+        if (coapmx_transport_send(ep->t, &p->remote, p->datagram, p->datagram_len, &err) != 0) {
+            finish(ep, p, NULL, &err);
+            return;
+        }
+        p->transmissions++;
+        ep->stats.retransmissions++;
+        p->timeout_ms *= 2;
+        p->timer = coapmx_loop_timer(ep->t->loop, p->timeout_ms, on_request_timer, p);
+        return;
+    }
+    if (p->type == COAP_CON)
+        coapmx_fail(&err, COAPMX_ETIMEOUT, 0,
+                    "no response from %s after %u transmissions of message 0x%04x",
+                    p->remote.hostinfo, p->transmissions, p->mid);
+    else
+        coapmx_fail(&err, COAPMX_ETIMEOUT, 0, "no response from %s to NON message 0x%04x",
+                    p->remote.hostinfo, p->mid);
+    finish(ep, p, NULL, &err);
+}
+
+static uint64_t first_timeout(struct coapmx_endpoint *ep)
+{
+    const struct coapmx_protocol *pr = &ep->config.protocol;
+    uint64_t spread = (uint64_t)pr->ack_timeout_ms * (pr->ack_random_factor_milli - 1000) / 1000;
+    return pr->ack_timeout_ms + next_random(ep) % (spread + 1);
+}
+
+/* ---- receiving ---- */
+
+static struct pending *find_response_owner(struct coapmx_endpoint *ep,
+                                           const struct coapmx_message *m)
+{
+    for (struct pending *p = ep->pending; p != NULL; p = p->next) {
+        bool token_ok =
+            p->token_len == m->msg.token_len && memcmp(p->token, m->msg.token, p->token_len) == 0;
+        /* A group request is answered from the responders' unicast addresses. */
+        bool remote_ok = p->remote.is_multicast || coapmx_remote_same(&p->remote, &m->remote);
+        bool mid_ok = m->msg.type != COAP_ACK || p->mid == m->msg.mid;
+        if (token_ok && remote_ok && mid_ok)
+            return p;
+    }
+    return NULL;
+}
+
+static struct pending *find_by_mid(struct coapmx_endpoint *ep, const struct coapmx_remote *from,
+                                   uint16_t mid)
+{
+    for (struct pending *p = ep->pending; p != NULL; p = p->next)
+        if (p->mid == mid && coapmx_remote_same(&p->remote, from))
+            return p;
+    return NULL;
+}
+
+static void handle_empty(struct coapmx_endpoint *ep, const struct coapmx_message *m)
+{
+    struct pending *p;
+    switch (m->msg.type) {
+    case COAP_CON: /* CoAP ping */
+        send_empty(ep, &m->remote, COAP_RST, m->msg.mid);
+        break;
+    case COAP_ACK: /* a separate response follows; stop retransmitting */
+        if ((p = find_by_mid(ep, &m->remote, m->msg.mid)) != NULL && p->timer != 0) {
+            coapmx_loop_cancel(ep->t->loop, p->timer);
+            p->timer = coapmx_loop_timer(ep->t->loop, ep->config.protocol.non_lifetime_ms,
+                                         on_request_timer, p);
+            p->type = COAP_NON; /* from now on, waiting is like waiting for a NON answer */
+        }
+        break;
+    case COAP_RST:
+        ep->stats.rst_received++;
+        if ((p = find_by_mid(ep, &m->remote, m->msg.mid)) != NULL) {
+            struct coapmx_error err;
+            coapmx_fail(&err, COAPMX_ERESET, 0, "%s reset message 0x%04x", m->remote.hostinfo,
+                        m->msg.mid);
+            finish(ep, p, NULL, &err);
+        }
+        break;
+    case COAP_NON:
+        break;
+    }
+}
+
+static void handle_response(struct coapmx_endpoint *ep, const struct coapmx_message *m)
+{
+    struct pending *p = find_response_owner(ep, m);
+    if (m->msg.type == COAP_CON)
+        send_empty(ep, &m->remote, p != NULL ? COAP_ACK : COAP_RST, m->msg.mid);
+    if (p == NULL) {
+        ep->stats.responses_unmatched++;
+        return;
+    }
+    ep->stats.responses_matched++;
+    finish(ep, p, m, NULL);
+}
+
+static void handle_request(struct coapmx_endpoint *ep, const struct coapmx_message *m)
+{
+    if (m->msg.type != COAP_CON && m->msg.type != COAP_NON)
+        return; /* requests in ACK or RST are ignored (RFC 7252 §4.2, §4.3) */
+    struct coapmx_reply reply = {.code = COAP_NOT_FOUND};
+    if (ep->config.handler != NULL)
+        ep->config.handler(ep->config.handler_arg, m, &reply);
+    ep->stats.requests_served++;
+    if (reply.no_reply)
+        return;
+    struct coap_msg resp;
+    bool piggyback = m->msg.type == COAP_CON;
+    coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, reply.code,
+                  piggyback ? m->msg.mid : ep->next_mid++);
+    coap_msg_set_token(&resp, m->msg.token, m->msg.token_len);
+    resp.payload = reply.payload;
+    resp.payload_len = reply.payload_len;
+    struct coapmx_error ignored;
+    send_msg(ep, &m->remote, &resp, &ignored);
+}
+
+static void on_datagram(void *arg, const struct coapmx_remote *from, const uint8_t *buf, size_t len)
+{
+    struct coapmx_endpoint *ep = arg;
+    struct coapmx_message *m = ep->incoming;
+    m->remote = *from;
+    memcpy(m->raw, buf, len);
+    m->raw_len = len;
+    enum coap_status st = coap_parse(m->raw, len, &m->msg);
+    if (st != COAP_OK) {
+        ep->t->stats.dropped_malformed++;
+        if (!ep->malformed_logged)
+            fprintf(stderr,
+                    "coapmx: dropping unparsable datagram from %s: %s (later ones are "
+                    "only counted)\n",
+                    from->hostinfo, coap_status_str(st));
+        ep->malformed_logged = true;
+        return;
+    }
+    unsigned code_class = COAP_CODE_CLASS(m->msg.code);
+    if (m->msg.code == COAP_EMPTY)
+        handle_empty(ep, m);
+    else if (code_class == 0)
+        handle_request(ep, m);
+    else if (code_class == 2 || code_class == 4 || code_class == 5)
+        handle_response(ep, m);
+    else if (m->msg.type == COAP_CON) /* reserved classes 1, 6, 7 */
+        send_empty(ep, &m->remote, COAP_RST, m->msg.mid);
+}
+
+static void on_transport_error(void *arg, const struct coapmx_remote *about,
+                               const struct coapmx_error *err)
+{
+    fail_matching(arg, about, err);
+}
+
+/* ---- lifecycle ---- */
+
+struct coapmx_endpoint *coapmx_endpoint_new(struct coapmx_transport *t,
+                                            const struct coapmx_endpoint_config *config,
+                                            struct coapmx_error *err)
+{
+    struct coapmx_endpoint *ep = calloc(1, sizeof *ep);
+    if (ep == NULL || (ep->incoming = malloc(sizeof *ep->incoming)) == NULL) {
+        free(ep);
+        coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory creating an endpoint");
+        return NULL;
+    }
+    ep->t = t;
+    ep->config = *config;
+    if (ep->config.protocol.ack_timeout_ms == 0)
+        coapmx_protocol_defaults(&ep->config.protocol);
+    ep->rng = config->seed ? config->seed : ((uint64_t)time(NULL) << 20) ^ (uint64_t)getpid();
+    ep->next_mid = (uint16_t)next_random(ep);
+    t->upper = (struct coapmx_transport_upper){
+        .datagram = on_datagram, .error = on_transport_error, .arg = ep};
+    return ep;
+}
+
+void coapmx_endpoint_shutdown(struct coapmx_endpoint *ep)
+{
+    if (ep->shut_down)
+        return;
+    ep->shut_down = true;
+    struct coapmx_error err;
+    coapmx_fail(&err, COAPMX_ESHUTDOWN, 0, "endpoint on %s was shut down", ep->t->ops->name);
+    fail_matching(ep, NULL, &err);
+    coapmx_transport_shutdown(ep->t);
+}
+
+void coapmx_endpoint_free(struct coapmx_endpoint *ep)
+{
+    if (ep == NULL)
+        return;
+    coapmx_endpoint_shutdown(ep);
+    free(ep->incoming);
+    free(ep);
+}
+
+const struct coapmx_endpoint_stats *coapmx_endpoint_stats(const struct coapmx_endpoint *ep)
+{
+    return &ep->stats;
+}
+
+struct coapmx_transport *coapmx_endpoint_transport(struct coapmx_endpoint *ep)
+{
+    return ep->t;
+}
+
+size_t coapmx_endpoint_pending(const struct coapmx_endpoint *ep)
+{
+    size_t n = 0;
+    for (const struct pending *p = ep->pending; p != NULL; p = p->next)
+        n++;
+    return n;
+}
+
+/* ---- URIs ---- */
+
+static int hex_value(int c)
+{
+    return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
+}
+
+/* Percent-decodes src[0..len) into dst; returns the decoded length or -1. */
+static int percent_decode(const char *src, size_t len, char *dst, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len; i++) {
+        int c = (unsigned char)src[i];
+        if (c == '%') {
+            if (i + 2 >= len)
+                return -1;
+            int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
+            if (hi < 0 || lo < 0)
+                return -1;
+            c = hi * 16 + lo;
+            i += 2;
+        }
+        if (n + 1 >= cap)
+            return -1;
+        dst[n++] = (char)c;
+    }
+    dst[n] = '\0';
+    return (int)n;
+}
+
+static int copy_part(const char *start, const char *end, char *dst, size_t cap)
+{
+    size_t len = (size_t)(end - start);
+    if (len >= cap)
+        return -1;
+    memcpy(dst, start, len);
+    dst[len] = '\0';
+    return 0;
+}
+
+int coapmx_uri_parse(const char *uri, struct coapmx_uri *out, struct coapmx_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (strncasecmp(uri, "coap://", 7) != 0)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "not a coap:// URI: '%s'", uri);
+    const char *authority = uri + 7;
+    const char *authority_end = authority + strcspn(authority, "/?#");
+    char hostinfo[COAPMX_HOSTINFO_MAX];
+    if (authority_end == authority ||
+        copy_part(authority, authority_end, hostinfo, sizeof hostinfo) != 0 ||
+        coapmx_hostinfo_parse(hostinfo, COAP_DEFAULT_PORT, out->host, sizeof out->host,
+                              &out->port) != 0)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "bad host or port in URI '%s'", uri);
+    for (char *c = out->host; *c; c++)
+        *c = (char)tolower((unsigned char)*c);
+    out->host_is_literal = coapmx_is_ip_literal(out->host);
+    const char *path = authority_end, *path_end = path + strcspn(path, "?#");
+    if (*path == '/')
+        path++;
+    if (path_end < path || copy_part(path, path_end, out->path, sizeof out->path) != 0)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "path too long in URI '%s'", uri);
+    if (*path_end == '?') {
+        const char *query = path_end + 1;
+        if (copy_part(query, query + strcspn(query, "#"), out->query, sizeof out->query) != 0)
+            return coapmx_fail(err, COAPMX_EINVAL, 0, "query too long in URI '%s'", uri);
+    }
+    return 0;
+}
+
+/* ---- requests ---- */
+
+/* Adds one option per separator-delimited, percent-decoded part; values live in storage. */
+static int add_split_options(struct coap_msg *msg, uint16_t number, const char *text, char sep,
+                             char *storage, size_t cap)
+{
+    size_t used = 0;
+    while (*text != '\0') {
+        size_t len = strcspn(text, (char[]){sep, '\0'});
+        int decoded = percent_decode(text, len, storage + used, cap - used);
+        if (decoded < 0 ||
+            coap_msg_add_option(msg, number, storage + used, (size_t)decoded) != COAP_OK)
+            return -1;
+        used += (size_t)decoded + 1;
+        text += len;
+        if (*text == sep)
+            text++;
+    }
+    return 0;
+}
+
+struct request_text {
+    char path[512];
+    char query[512];
+};
+
+static int build_request(struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                         const struct coapmx_uri *uri, struct pending *p, struct coap_msg *msg,
+                         struct request_text *text, struct coapmx_error *err)
+{
+    coap_msg_init(msg, req->type, req->method, ep->next_mid++);
+    uint64_t r = next_random(ep);
+    p->token_len = 8;
+    memcpy(p->token, &r, sizeof r);
+    coap_msg_set_token(msg, p->token, p->token_len);
+    /* Uri-Host only for names: an IP literal is implied by the destination (RFC 7252 §6.4). */
+    if ((!uri->host_is_literal &&
+         coap_msg_add_option(msg, COAP_OPT_URI_HOST, uri->host, strlen(uri->host)) != COAP_OK) ||
+        add_split_options(msg, COAP_OPT_URI_PATH, uri->path, '/', text->path, sizeof text->path) !=
+            0 ||
+        add_split_options(msg, COAP_OPT_URI_QUERY, uri->query, '&', text->query,
+                          sizeof text->query) != 0)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "cannot encode the options of '%s'", req->uri);
+    msg->payload = req->payload;
+    msg->payload_len = req->payload_len;
+    p->mid = msg->mid;
+    p->type = req->type;
+    return 0;
+}
+
+static int check_destination(const struct coapmx_request *req, const struct coapmx_remote *remote,
+                             struct coapmx_error *err)
+{
+    if (remote->is_multicast && req->type == COAP_CON)
+        return coapmx_fail(err, COAPMX_ECONMULTICAST, 0,
+                           "refusing a CON request to the multicast group %s: group requests "
+                           "must be NON; nothing was sent",
+                           remote->hostinfo);
+    if (req->type != COAP_CON && req->type != COAP_NON)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "a request is CON or NON, not %s",
+                           coap_type_name(req->type));
+    return 0;
+}
+
+static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, const struct coap_msg *msg,
+                          struct coapmx_error *err)
+{
+    uint8_t *copy;
+    size_t len;
+    enum coap_status st = coap_encode(msg, ep->out, sizeof ep->out, &len);
+    if (st != COAP_OK)
+        return coapmx_fail(err, COAPMX_ETOOBIG, 0, "cannot encode the request: %s",
+                           coap_status_str(st));
+    if ((copy = malloc(len)) == NULL)
+        return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory sending a request");
+    memcpy(copy, ep->out, len);
+    p->datagram = copy;
+    p->datagram_len = len;
+    if (coapmx_transport_send(ep->t, &p->remote, copy, len, err) != 0)
+        return -1;
+    p->transmissions = 1;
+    p->timeout_ms = p->type == COAP_CON ? first_timeout(ep) : ep->config.protocol.non_lifetime_ms;
+    p->timer = coapmx_loop_timer(ep->t->loop, p->timeout_ms, on_request_timer, p);
+    return 0;
+}
+
+int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                             coapmx_response_cb cb, void *arg, struct coapmx_error *err)
+{
+    struct coapmx_uri uri;
+    struct coap_msg msg;
+    struct request_text text;
+    if (ep->shut_down)
+        return coapmx_fail(err, COAPMX_ESHUTDOWN, 0, "endpoint on %s is shut down",
+                           ep->t->ops->name);
+    if (coapmx_uri_parse(req->uri, &uri, err) != 0)
+        return -1;
+    struct pending *p = calloc(1, sizeof *p);
+    if (p == NULL)
+        return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory starting a request");
+    p->ep = ep;
+    p->cb = cb;
+    p->arg = arg;
+    if (coapmx_transport_resolve(ep->t, uri.host, uri.port, &p->remote, err) != 0 ||
+        check_destination(req, &p->remote, err) != 0 ||
+        build_request(ep, req, &uri, p, &msg, &text, err) != 0) {
+        free(p);
+        return -1;
+    }
+    if (ep->t->ops->hold != NULL)
+        ep->t->ops->hold(ep->t, &p->remote);
+    p->id = ++ep->next_request_id;
+    p->next = ep->pending;
+    ep->pending = p;
+    if (transmit_first(ep, p, &msg, err) != 0) {
+        p->cb = NULL;
+        finish(ep, p, NULL, err);
+        return -1;
+    }
+    ep->stats.requests_sent++;
+    return p->id;
+}
+
+void coapmx_request_cancel(struct coapmx_endpoint *ep, int64_t request_id)
+{
+    for (struct pending *p = ep->pending; p != NULL; p = p->next) {
+        if (p->id == request_id) {
+            p->cb = NULL;
+            finish(ep, p, NULL, NULL);
+            return;
+        }
+    }
+}
+
+struct wait_state {
+    bool done;
+    int rc;
+    struct coapmx_message *resp;
+    struct coapmx_error *err;
+};
+
+static void copy_message(struct coapmx_message *dst, const struct coapmx_message *src)
+{
+    dst->remote = src->remote;
+    dst->raw_len = src->raw_len;
+    memcpy(dst->raw, src->raw, src->raw_len);
+    /* Re-parse so option and payload pointers refer to the copy. */
+    coap_parse(dst->raw, dst->raw_len, &dst->msg);
+}
+
+static void on_wait_response(void *arg, const struct coapmx_message *resp,
+                             const struct coapmx_error *err)
+{
+    struct wait_state *w = arg;
+    w->done = true;
+    if (err != NULL) {
+        if (w->err != NULL)
+            *w->err = *err;
+        w->rc = -1;
+        return;
+    }
+    copy_message(w->resp, resp);
+    w->rc = 0;
+}
+
+static bool wait_done(void *arg)
+{
+    return ((struct wait_state *)arg)->done;
+}
+
+int coapmx_request_wait(struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                        struct coapmx_message *resp, uint64_t timeout_ms, struct coapmx_error *err)
+{
+    struct wait_state w = {.resp = resp, .err = err, .rc = -1};
+    int64_t id = coapmx_request_start(ep, req, on_wait_response, &w, err);
+    if (id < 0)
+        return -1;
+    if (!coapmx_loop_run_until(ep->t->loop, wait_done, &w, timeout_ms)) {
+        coapmx_request_cancel(ep, id);
+        return coapmx_fail(err, COAPMX_ETIMEOUT, 0, "no response to %s within %llu ms", req->uri,
+                           (unsigned long long)timeout_ms);
+    }
+    return w.rc;
+}

@@ -1,0 +1,112 @@
+/* The shared message layer (RFC 7252 §4, §5) on top of one transport: message IDs, tokens,
+ * CON retransmission, piggybacked and separate responses, NON, ping/RST, and request/response
+ * matching on token and remote. Time comes only from the loop's clock. */
+#ifndef COAPMX_ENDPOINT_H
+#define COAPMX_ENDPOINT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "../transport.h"
+#include "codec.h"
+
+#define COAPMX_DATAGRAM_MAX 65536
+
+struct coapmx_protocol {
+    uint32_t ack_timeout_ms;          /* RFC 7252: 2000 */
+    uint32_t ack_random_factor_milli; /* RFC 7252: 1500 (1.5) */
+    uint32_t max_retransmit;          /* RFC 7252: 4 */
+    uint32_t non_lifetime_ms;         /* how long a NON request waits: RFC 7252 145 s */
+};
+
+void coapmx_protocol_defaults(struct coapmx_protocol *p);
+
+/* A received message with its remote; msg points into raw. */
+struct coapmx_message {
+    struct coapmx_remote remote;
+    struct coap_msg msg;
+    size_t raw_len;
+    uint8_t raw[COAPMX_DATAGRAM_MAX];
+};
+
+/* What a server handler fills in. Payload is copied when the reply is sent. */
+struct coapmx_reply {
+    uint8_t code;
+    const uint8_t *payload;
+    size_t payload_len;
+    bool no_reply; /* stay silent */
+};
+
+typedef void (*coapmx_request_handler)(void *arg, const struct coapmx_message *request,
+                                       struct coapmx_reply *reply);
+
+struct coapmx_endpoint_config {
+    struct coapmx_protocol protocol;
+    uint64_t seed;                  /* MIDs, tokens, retransmission jitter */
+    coapmx_request_handler handler; /* NULL: requests get 4.04 */
+    void *handler_arg;
+};
+
+struct coapmx_endpoint_stats {
+    uint64_t requests_sent;
+    uint64_t retransmissions;
+    uint64_t responses_matched;
+    uint64_t responses_unmatched; /* right token wrong remote, or unknown token */
+    uint64_t requests_served;
+    uint64_t rst_sent;
+    uint64_t rst_received;
+};
+
+struct coapmx_endpoint;
+
+/* The endpoint takes over t->upper. */
+struct coapmx_endpoint *coapmx_endpoint_new(struct coapmx_transport *t,
+                                            const struct coapmx_endpoint_config *config,
+                                            struct coapmx_error *err);
+/* Fails every pending request with ESHUTDOWN and shuts the transport down (closing every
+ * socket); later requests fail with ESHUTDOWN. */
+void coapmx_endpoint_shutdown(struct coapmx_endpoint *ep);
+/* Shuts down (if not yet) and frees the endpoint, not the transport. */
+void coapmx_endpoint_free(struct coapmx_endpoint *ep);
+const struct coapmx_endpoint_stats *coapmx_endpoint_stats(const struct coapmx_endpoint *ep);
+struct coapmx_transport *coapmx_endpoint_transport(struct coapmx_endpoint *ep);
+
+struct coapmx_request {
+    enum coap_type type; /* COAP_CON or COAP_NON; multicast destinations need NON */
+    uint8_t method;
+    const char *uri; /* coap://host[:port]/path?query */
+    const uint8_t *payload;
+    size_t payload_len;
+};
+
+/* resp is NULL when err is set; both live only during the callback. */
+typedef void (*coapmx_response_cb)(void *arg, const struct coapmx_message *resp,
+                                   const struct coapmx_error *err);
+
+/* Starts a request. Errors known before sending (bad URI, resolution, multicast refusal,
+ * shutdown) are returned here and the callback is never called. Returns a request id > 0. */
+int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                             coapmx_response_cb cb, void *arg, struct coapmx_error *err);
+
+/* Forgets a pending request without calling its callback. */
+void coapmx_request_cancel(struct coapmx_endpoint *ep, int64_t request_id);
+
+/* Runs the loop until the request completed or timeout_ms passed (ETIMEOUT). A convenience for
+ * clients, the harness and `coapmx get`. On success *resp holds a copy of the response. */
+int coapmx_request_wait(struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                        struct coapmx_message *resp, uint64_t timeout_ms, struct coapmx_error *err);
+
+size_t coapmx_endpoint_pending(const struct coapmx_endpoint *ep);
+
+/* Parsed URI: host lowercased, brackets removed. */
+struct coapmx_uri {
+    char host[256];
+    uint16_t port;
+    bool host_is_literal;
+    char path[512];  /* without leading '/', segments separated by '/' */
+    char query[512]; /* without '?', parameters separated by '&' */
+};
+int coapmx_uri_parse(const char *uri, struct coapmx_uri *out, struct coapmx_error *err);
+
+#endif

@@ -1,0 +1,43 @@
+/* Event loop over file descriptors and timers. The stack reads time only through the loop's
+ * clock, so a virtual clock can replace the real one without touching protocol code. */
+#ifndef COAPMX_LOOP_H
+#define COAPMX_LOOP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+struct coapmx_clock {
+    uint64_t (*now_ms)(struct coapmx_clock *clock);
+};
+
+/* CLOCK_MONOTONIC in milliseconds. */
+struct coapmx_clock *coapmx_clock_real(void);
+
+struct coapmx_loop;
+
+typedef void (*coapmx_fd_cb)(void *arg, int fd, short revents);
+typedef void (*coapmx_timer_cb)(void *arg);
+
+struct coapmx_loop *coapmx_loop_new(struct coapmx_clock *clock);
+void coapmx_loop_free(struct coapmx_loop *loop);
+
+uint64_t coapmx_loop_now(struct coapmx_loop *loop);
+
+/* Watch fd for `events` (POLLIN...). POLLERR/POLLHUP are always reported. One watch per fd. */
+int coapmx_loop_watch(struct coapmx_loop *loop, int fd, short events, coapmx_fd_cb cb, void *arg);
+void coapmx_loop_unwatch(struct coapmx_loop *loop, int fd);
+
+/* Returns a timer id (never 0); 0 on allocation failure. */
+uint64_t coapmx_loop_timer(struct coapmx_loop *loop, uint64_t delay_ms, coapmx_timer_cb cb,
+                           void *arg);
+void coapmx_loop_cancel(struct coapmx_loop *loop, uint64_t timer_id);
+
+/* One iteration: waits at most max_wait_ms (less if a timer is due), dispatches what is ready.
+ * Returns the number of callbacks run, or -1 on a poll error. */
+int coapmx_loop_run_once(struct coapmx_loop *loop, int max_wait_ms);
+
+/* Runs until done(arg) is true or timeout_ms of clock time passed. Returns done(arg). */
+bool coapmx_loop_run_until(struct coapmx_loop *loop, bool (*done)(void *arg), void *arg,
+                           uint64_t timeout_ms);
+
+#endif

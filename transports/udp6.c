@@ -1,0 +1,313 @@
+/* udp6: one shared dual-stack socket (AF_INET6, IPV6_V6ONLY off, IPv4 peers as v4-mapped
+ * addresses), read with recvmsg and packet info so every datagram knows its local address.
+ * Client and server on the same socket; remotes are IP literals. ICMP errors arrive through
+ * the error queue, which is read only when poll reports POLLERR: under socket_wrapper a
+ * speculative MSG_ERRQUEUE read consumes an ordinary datagram. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/errqueue.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "transport.h"
+
+struct udp6 {
+    struct coapmx_transport *t;
+    int fd;
+    uint16_t bound_port;
+    uint8_t *rx_buffer;
+    size_t rx_size;
+};
+
+static const struct coapmx_profile udp6_profile = {
+    .roles = COAPMX_ROLES_CLIENT_SERVER,
+    .netloc = COAPMX_NETLOC_IP_LITERAL,
+    .family = COAPMX_FAMILY_V6_FIRST,
+    .sockets = COAPMX_SOCKET_SHARED_DUALSTACK,
+    .mapped = COAPMX_MAPPED_DOTTED_QUAD,
+    .local = COAPMX_LOCAL_FROM_PKTINFO,
+    .multicast = true,
+    .accepts_strangers = true,
+    .client_sockets_at_open = 1,
+    .socket_per_spelling = false,
+    .needs_dualstack_for_v4 = true,
+};
+
+/* Everything reaches the socket as AF_INET6; IPv4 becomes ::ffff:a.b.c.d. */
+static void as_inet6(const struct sockaddr_storage *in, struct sockaddr_in6 *out)
+{
+    if (in->ss_family == AF_INET)
+        coapmx_sockaddr_to_mapped((const struct sockaddr_in *)in, out);
+    else
+        memcpy(out, in, sizeof *out);
+}
+
+static int describe(const struct sockaddr_in6 *peer, struct coapmx_remote *r)
+{
+    memset(&r->addr, 0, sizeof r->addr);
+    memcpy(&r->addr, peer, sizeof *peer);
+    r->addr_len = sizeof *peer;
+    r->is_multicast = coapmx_sockaddr_is_multicast((const struct sockaddr *)peer);
+    if (coapmx_hostinfo_of((const struct sockaddr *)peer, true, r->hostinfo, sizeof r->hostinfo) !=
+        0)
+        return -1;
+    strcpy(r->key, r->hostinfo);
+    return 0;
+}
+
+static int udp6_resolve(struct coapmx_transport *t, const char *host, uint16_t port,
+                        struct coapmx_remote *out, struct coapmx_error *err)
+{
+    struct sockaddr_storage addrs[COAPMX_ADDR_MAX_RESULTS], *chosen = NULL;
+    int count = coapmx_resolve_all(host, port, addrs, COAPMX_ADDR_MAX_RESULTS, err);
+    if (count < 0)
+        return -1;
+    /* IPv6 results are always tried first, whatever order the resolver gave. */
+    for (int i = 0; i < count && chosen == NULL; i++)
+        if (addrs[i].ss_family == AF_INET6)
+            chosen = &addrs[i];
+    if (chosen == NULL)
+        chosen = &addrs[0];
+    struct sockaddr_in6 peer;
+    as_inet6(chosen, &peer);
+    if (describe(&peer, out) != 0)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "cannot format the address of %s", host);
+    out->transport = t;
+    return 0;
+}
+
+static int udp6_send(struct coapmx_transport *t, const struct coapmx_remote *to, const uint8_t *buf,
+                     size_t len, struct coapmx_error *err)
+{
+    struct udp6 *u = t->priv;
+    if (sendto(u->fd, buf, len, 0, (const struct sockaddr *)&to->addr, to->addr_len) < 0)
+        return coapmx_fail(err, COAPMX_ENETWORK, errno, "send to %s failed: %s", to->hostinfo,
+                           strerror(errno));
+    return 0;
+}
+
+/* The local address a datagram was sent to, from IPV6_PKTINFO (or IP_PKTINFO). */
+static bool local_address(struct msghdr *msg, struct sockaddr_in6 *local)
+{
+    memset(local, 0, sizeof *local);
+    local->sin6_family = AF_INET6;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(msg); c != NULL; c = CMSG_NXTHDR(msg, c)) {
+        if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+            struct in6_pktinfo info;
+            memcpy(&info, CMSG_DATA(c), sizeof info);
+            local->sin6_addr = info.ipi6_addr;
+            return true;
+        }
+        if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+            struct in_pktinfo info;
+            struct sockaddr_in v4 = {.sin_family = AF_INET};
+            memcpy(&info, CMSG_DATA(c), sizeof info);
+            v4.sin_addr = info.ipi_addr;
+            coapmx_sockaddr_to_mapped(&v4, local);
+            return true;
+        }
+    }
+    return false;
+}
+
+static void set_local(struct udp6 *u, struct msghdr *msg, struct coapmx_remote *r)
+{
+    struct sockaddr_in6 local;
+    r->hostinfo_local[0] = '\0';
+    if (!local_address(msg, &local))
+        return;
+    local.sin6_port = htons(u->bound_port);
+    r->is_multicast_locally = coapmx_sockaddr_is_multicast((const struct sockaddr *)&local);
+    coapmx_hostinfo_of((const struct sockaddr *)&local, true, r->hostinfo_local,
+                       sizeof r->hostinfo_local);
+}
+
+static void read_error_queue(struct udp6 *u)
+{
+    struct sockaddr_in6 offender_dst;
+    uint8_t control[512], data[64];
+    struct iovec iov = {.iov_base = data, .iov_len = sizeof data};
+    struct msghdr msg = {.msg_name = &offender_dst,
+                         .msg_namelen = sizeof offender_dst,
+                         .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control,
+                         .msg_controllen = sizeof control};
+    if (recvmsg(u->fd, &msg, MSG_ERRQUEUE | MSG_DONTWAIT) < 0 || !(msg.msg_flags & MSG_ERRQUEUE))
+        return;
+    for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+        bool v6 = c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_RECVERR;
+        bool v4 = c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_RECVERR;
+        if (!v6 && !v4)
+            continue;
+        struct sock_extended_err ee;
+        memcpy(&ee, CMSG_DATA(c), sizeof ee);
+        struct coapmx_remote about = {.transport = u->t};
+        struct coapmx_error err;
+        describe(&offender_dst, &about);
+        coapmx_fail(&err, COAPMX_ENETWORK, (int)ee.ee_errno, "%s (ICMP%s type %u code %u) from %s",
+                    strerror((int)ee.ee_errno), v6 ? "v6" : "", ee.ee_type, ee.ee_code,
+                    about.hostinfo);
+        u->t->upper.error(u->t->upper.arg, &about, &err);
+    }
+}
+
+/* Reads one datagram; false when nothing more is queued. */
+static bool read_datagram(struct udp6 *u)
+{
+    struct sockaddr_in6 peer;
+    uint8_t control[256];
+    struct iovec iov = {.iov_base = u->rx_buffer, .iov_len = u->rx_size};
+    struct msghdr msg = {.msg_name = &peer,
+                         .msg_namelen = sizeof peer,
+                         .msg_iov = &iov,
+                         .msg_iovlen = 1,
+                         .msg_control = control,
+                         .msg_controllen = sizeof control};
+    ssize_t n = recvmsg(u->fd, &msg, MSG_DONTWAIT);
+    if (n < 0)
+        return false;
+    if (msg.msg_flags & MSG_TRUNC) {
+        u->t->stats.dropped_truncated++;
+        return true;
+    }
+    struct coapmx_remote from = {.transport = u->t};
+    if (peer.sin6_family != AF_INET6 || describe(&peer, &from) != 0)
+        return true;
+    set_local(u, &msg, &from);
+    u->t->stats.datagrams_received++;
+    u->t->upper.datagram(u->t->upper.arg, &from, u->rx_buffer, (size_t)n);
+    return true;
+}
+
+static void on_ready(void *arg, int fd, short revents)
+{
+    struct udp6 *u = arg;
+    (void)fd;
+    if (revents & POLLERR)
+        read_error_queue(u);
+    /* A callback may shut the transport down; it then clears t->priv. */
+    while ((revents & POLLIN) && u->t->priv == u && read_datagram(u))
+        ;
+}
+
+static int set_option(int fd, int level, int name, int value)
+{
+    return setsockopt(fd, level, name, &value, sizeof value);
+}
+
+static int bind_address(const struct coapmx_transport_config *c, struct sockaddr_in6 *addr)
+{
+    struct sockaddr_storage literal;
+    uint16_t port = c->role == COAPMX_ROLE_SERVER && c->bind_port == 0 ? 5683 : c->bind_port;
+    memset(addr, 0, sizeof *addr);
+    addr->sin6_family = AF_INET6;
+    addr->sin6_port = htons(port);
+    if (c->bind_host == NULL)
+        return 0;
+    if (coapmx_sockaddr_from_literal(c->bind_host, port, &literal) != 0)
+        return -1;
+    as_inet6(&literal, addr);
+    return 0;
+}
+
+static int open_socket(struct udp6 *u, struct coapmx_error *err)
+{
+    const struct coapmx_transport_config *c = &u->t->config;
+    struct sockaddr_in6 addr;
+    if (bind_address(c, &addr) != 0)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "udp6 binds to address literals only, not '%s'",
+                           c->bind_host);
+    u->fd = socket(AF_INET6, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (u->fd < 0)
+        return coapmx_fail(err, COAPMX_ENETWORK, errno, "cannot create the udp6 socket: %s",
+                           strerror(errno));
+    /* IP-level getsockopt fails under socket_wrapper, so only setsockopt results are checked. */
+    if (set_option(u->fd, IPPROTO_IPV6, IPV6_V6ONLY, 0) != 0 ||
+        set_option(u->fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, 1) != 0)
+        return coapmx_fail(err, COAPMX_ENETWORK, errno,
+                           "udp6 needs a dual-stack socket with packet info: %s", strerror(errno));
+    /* Without these, v4-mapped packet info or ICMP errors are missing, but the socket works. */
+    (void)set_option(u->fd, IPPROTO_IP, IP_PKTINFO, 1);
+    (void)set_option(u->fd, IPPROTO_IPV6, IPV6_RECVERR, 1);
+    (void)set_option(u->fd, IPPROTO_IP, IP_RECVERR, 1);
+    if (bind(u->fd, (const struct sockaddr *)&addr, sizeof addr) != 0)
+        return coapmx_fail(err, COAPMX_ENETWORK, errno, "cannot bind udp6 to %s port %u: %s",
+                           c->bind_host ? c->bind_host : "::", ntohs(addr.sin6_port),
+                           strerror(errno));
+    struct sockaddr_in6 bound;
+    socklen_t len = sizeof bound;
+    if (getsockname(u->fd, (struct sockaddr *)&bound, &len) != 0)
+        return coapmx_fail(err, COAPMX_ENETWORK, errno, "getsockname: %s", strerror(errno));
+    u->bound_port = ntohs(bound.sin6_port);
+    if (coapmx_loop_watch(u->t->loop, u->fd, POLLIN, on_ready, u) != 0)
+        return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory watching the udp6 socket");
+    return 0;
+}
+
+static void udp6_free(struct udp6 *u)
+{
+    if (u->fd >= 0) {
+        coapmx_loop_unwatch(u->t->loop, u->fd);
+        close(u->fd);
+    }
+    free(u->rx_buffer);
+    free(u);
+}
+
+static int udp6_open(struct coapmx_transport *t, struct coapmx_error *err)
+{
+    struct udp6 *u = calloc(1, sizeof *u);
+    if (u == NULL)
+        return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory opening udp6");
+    u->t = t;
+    u->fd = -1;
+    u->rx_size = coapmx_transport_rx_buffer_size(t);
+    if ((u->rx_buffer = malloc(u->rx_size)) == NULL) {
+        udp6_free(u);
+        return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory opening udp6");
+    }
+    if (open_socket(u, err) != 0) {
+        udp6_free(u);
+        return -1;
+    }
+    t->priv = u;
+    return 0;
+}
+
+static void udp6_hold(struct coapmx_transport *t, const struct coapmx_remote *r)
+{
+    (void)t;
+    (void)r;
+}
+
+static size_t udp6_sockets(struct coapmx_transport *t, int *fds, size_t max)
+{
+    struct udp6 *u = t->priv;
+    if (max > 0)
+        fds[0] = u->fd;
+    return 1;
+}
+
+static void udp6_shutdown(struct coapmx_transport *t)
+{
+    udp6_free(t->priv);
+    t->priv = NULL;
+}
+
+const struct coapmx_transport_ops coapmx_udp6_ops = {
+    .name = "udp6",
+    .profile = &udp6_profile,
+    .open = udp6_open,
+    .resolve = udp6_resolve,
+    .send = udp6_send,
+    .hold = udp6_hold,
+    .release = udp6_hold, /* nothing to pin: one socket serves every peer */
+    .sockets = udp6_sockets,
+    .shutdown = udp6_shutdown,
+};
