@@ -141,8 +141,8 @@ static void peer_binds(const struct lane *lane, char binds[6][80])
     snprintf(binds[1], 80, "%s:%d", lane->peer_v4, PEER_PORT_ALT);
     snprintf(binds[2], 80, "[%s]:%d", lane->peer_v6, PEER_PORT_DEFAULT);
     snprintf(binds[3], 80, "[%s]:%d", lane->peer_v6, PEER_PORT_ALT);
-    snprintf(binds[4], 80, "%s:%d", lane->stranger_v4, PEER_PORT_ALT);
-    snprintf(binds[5], 80, "[%s]:%d", lane->stranger_v6, PEER_PORT_ALT);
+    snprintf(binds[4], 80, "%s:%d", lane->stranger_v4, PEER_PORT_DEFAULT);
+    snprintf(binds[5], 80, "[%s]:%d", lane->stranger_v6, PEER_PORT_DEFAULT);
 }
 
 static void exec_peer(struct cell *cx, int control)
@@ -287,7 +287,7 @@ void cell_close(struct cell *cx, struct coapmx_endpoint *ep)
 void cell_uri(const struct cell *cx, uint16_t port, const char *path, char *buf, size_t cap)
 {
     char hostinfo[COAPMX_HOSTINFO_MAX];
-    coapmx_hostinfo_format(cx->host, port ? port : PEER_PORT_ALT, hostinfo, sizeof hostinfo);
+    coapmx_hostinfo_format(cx->host, port ? port : PEER_PORT_DEFAULT, hostinfo, sizeof hostinfo);
     snprintf(buf, cap, "coap://%s/%s", hostinfo, path);
 }
 
@@ -372,7 +372,7 @@ void cell_expected_hostinfo(struct cell *cx, uint16_t port, char *buf, size_t ca
 {
     const struct coapmx_profile *pr = cx->ops->profile;
     char host[256];
-    port = port ? port : PEER_PORT_ALT;
+    port = port ? port : PEER_PORT_DEFAULT;
     if (cx->kind->cls == KIND_MAPPED && pr->mapped == COAPMX_MAPPED_DOTTED_QUAD) {
         snprintf(host, sizeof host, "%s", cx->lane->peer_v4);
     } else if (cx->kind->cls == KIND_NAME && pr->netloc == COAPMX_NETLOC_IP_LITERAL) {

@@ -51,7 +51,8 @@ void cell_close(struct cell *cx, struct coapmx_endpoint *ep);
 
 /* The kind's host as written in URIs (no brackets). */
 const char *cell_host(const struct cell *cx);
-/* "coap://<kind host>[:port]/path"; port 0 means PEER_PORT_ALT. */
+/* "coap://<kind host>[:port]/path"; port 0 means PEER_PORT_DEFAULT (5683, which
+ * tshark decodes as CoAP). */
 void cell_uri(const struct cell *cx, uint16_t port, const char *path, char *buf, size_t cap);
 /* A request to the kind's host, waited for (bounded). The message is owned by the cell. */
 int cell_request(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type, uint16_t port,
@@ -71,7 +72,7 @@ bool cell_run_until(struct cell *cx, struct coapmx_endpoint *ep, bool (*done)(vo
 int cell_expected_wire_family(struct cell *cx);
 /* The family of the socket address the transport should report for the kind. */
 int cell_expected_remote_family(struct cell *cx);
-/* The remote hostinfo the profile promises for the kind at `port` (0: PEER_PORT_ALT). */
+/* The remote hostinfo the profile promises for the kind at `port` (0: PEER_PORT_DEFAULT). */
 void cell_expected_hostinfo(struct cell *cx, uint16_t port, char *buf, size_t cap);
 /* The peer's address of a family, e.g. to filter the capture. */
 void cell_peer_sockaddr(const struct cell *cx, int family, uint16_t port,

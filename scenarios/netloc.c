@@ -20,12 +20,14 @@ static void expect_remote_name(struct cell *cx, uint16_t port)
 
 static void remote_named_per_profile(struct cell *cx)
 {
-    expect_remote_name(cx, 0);
+    expect_remote_name(cx, PEER_PORT_DEFAULT);
 }
 
+/* The default port is left out of hostinfo and uri_base; any other port is shown. */
 static void default_port_omitted(struct cell *cx)
 {
     expect_remote_name(cx, PEER_PORT_DEFAULT);
+    expect_remote_name(cx, PEER_PORT_ALT);
 }
 
 /* hostinfo_local names the client's own end: its address and the source port on the wire. */
@@ -66,7 +68,8 @@ const struct scenario scenario_n2 = {"N2-hostinfo-v6", "response hostinfo for an
 const struct scenario scenario_n3 = {
     "N3-netloc-name", "response hostinfo for a host name: the name or the IP used, per profile",
     KINDS("v4.test", "v6.test", "dual.test", "dual4.test"), true, remote_named_per_profile};
-const struct scenario scenario_n4 = {"N4-default-port", "port 5683 is omitted from hostinfo",
+const struct scenario scenario_n4 = {"N4-default-port",
+                                     "port 5683 is omitted from hostinfo, others shown",
                                      KINDS("v4", "v6", "dual.test"), true, default_port_omitted};
 const struct scenario scenario_n5 = {"N5-v4-mapped", "a v4-mapped literal: kept or dotted quad",
                                      KINDS("mapped"), true, remote_named_per_profile};

@@ -81,7 +81,7 @@ static void stranger_ping(struct cell *cx)
     int family = first->family;
     uint16_t client_port = wire_src_port(first);
     struct sockaddr_storage stranger, client;
-    cell_stranger_sockaddr(cx, family, PEER_PORT_ALT, &stranger);
+    cell_stranger_sockaddr(cx, family, PEER_PORT_DEFAULT, &stranger);
     client_address(cx, family, client_port, &client);
     static const uint8_t ping[] = {0x40, 0x00, 0x77, 0x77};
     int send_errno = cell_peer_send(cx, (void *)&stranger, (void *)&client, ping, sizeof ping);

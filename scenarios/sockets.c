@@ -99,7 +99,7 @@ static void name_and_literal(struct cell *cx)
     int family = nth_request_at_peer(cx, cell_wire(cx), 0)->family;
     const struct lane *lane = cell_lane(cx);
     char hostinfo[COAPMX_HOSTINFO_MAX], uri[300];
-    coapmx_hostinfo_format(family == AF_INET ? lane->peer_v4 : lane->peer_v6, PEER_PORT_ALT,
+    coapmx_hostinfo_format(family == AF_INET ? lane->peer_v4 : lane->peer_v6, PEER_PORT_DEFAULT,
                            hostinfo, sizeof hostinfo);
     snprintf(uri, sizeof uri, "coap://%s/hello", hostinfo);
     const struct coapmx_message *resp;
