@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "../transports/addr.h"
+
 /* The on-disk value socket_wrapper writes; libpcap normally maps it to DLT_RAW. */
 #define LINKTYPE_RAW_ON_DISK 101
 
@@ -496,35 +498,13 @@ void wire_capture_free(struct wire_capture *cap)
 
 /* ---- filtering ---- */
 
-static uint16_t sockaddr_port(const struct sockaddr *sa)
-{
-    if (sa->sa_family == AF_INET)
-        return ntohs(((const struct sockaddr_in *)sa)->sin_port);
-    if (sa->sa_family == AF_INET6)
-        return ntohs(((const struct sockaddr_in6 *)sa)->sin6_port);
-    return 0;
-}
-
-static bool same_ip(const struct sockaddr *a, const struct sockaddr *b)
-{
-    if (a->sa_family != b->sa_family)
-        return false;
-    if (a->sa_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    if (a->sa_family == AF_INET6)
-        return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                      &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-    return false;
-}
-
 static bool address_matches(const struct sockaddr *want, const struct sockaddr_storage *have)
 {
     if (want == NULL)
         return true;
     const struct sockaddr *sa = (const struct sockaddr *)have;
-    uint16_t port = sockaddr_port(want);
-    return same_ip(want, sa) && (port == 0 || port == sockaddr_port(sa));
+    uint16_t port = coapmx_sockaddr_port(want);
+    return coapmx_sockaddr_same_ip(want, sa) && (port == 0 || port == coapmx_sockaddr_port(sa));
 }
 
 static bool coap_matches(const struct wire_datagram *dg, const struct wire_filter *f)
@@ -600,14 +580,14 @@ static void line_append_sockaddr(struct line *l, const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET) {
         line_append_host(l, sa);
-        line_append(l, ":%u", (unsigned)sockaddr_port(sa));
+        line_append(l, ":%u", (unsigned)coapmx_sockaddr_port(sa));
     } else if (sa->sa_family == AF_INET6) {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)sa;
         line_append(l, "[");
         line_append_host(l, sa);
         if (sin6->sin6_scope_id != 0)
             line_append(l, "%%%u", (unsigned)sin6->sin6_scope_id);
-        line_append(l, "]:%u", (unsigned)sockaddr_port(sa));
+        line_append(l, "]:%u", (unsigned)coapmx_sockaddr_port(sa));
     } else {
         line_append(l, "?");
     }

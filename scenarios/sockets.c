@@ -20,17 +20,6 @@ static void sockets_before_first_request(struct cell *cx)
     CX_EXPECT_INT(cx, socket_count(ep), at_open ? at_open : 1, "sockets after one request");
 }
 
-static bool same_ip(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
-{
-    if (a->ss_family != b->ss_family)
-        return false;
-    if (a->ss_family == AF_INET)
-        return ((const struct sockaddr_in *)a)->sin_addr.s_addr ==
-               ((const struct sockaddr_in *)b)->sin_addr.s_addr;
-    return memcmp(&((const struct sockaddr_in6 *)a)->sin6_addr,
-                  &((const struct sockaddr_in6 *)b)->sin6_addr, sizeof(struct in6_addr)) == 0;
-}
-
 static void expect_connected_to_peer(struct cell *cx, int fd)
 {
     struct sockaddr_storage connected, peer;
@@ -41,7 +30,8 @@ static void expect_connected_to_peer(struct cell *cx, int fd)
     char got[80], want[80];
     wire_format_sockaddr((const struct sockaddr *)&connected, got, sizeof got);
     wire_format_sockaddr((const struct sockaddr *)&peer, want, sizeof want);
-    CX_EXPECT(cx, same_ip(&connected, &peer), "socket connected to %s, expected %s", got, want);
+    CX_EXPECT(cx, coapmx_sockaddr_same_ip((struct sockaddr *)&connected, (struct sockaddr *)&peer),
+              "socket connected to %s, expected %s", got, want);
 }
 
 static void expect_shared_dualstack(struct cell *cx, int fd)
