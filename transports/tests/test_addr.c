@@ -123,7 +123,8 @@ static void uris_parse_into_parts(void **state)
 static void bad_uris_are_refused(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"http://x/", "coap://", "coap:///path", "coap://[::1/",
+    static const char *const bad[] = {"http://x/",          "coap://",
+                                      "coap:///path",       "coap://[::1/",
                                       "coap://host:99999/", "coap://host:/"};
     struct coapmx_uri u;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
