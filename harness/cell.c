@@ -163,7 +163,7 @@ static void exec_peer(struct cell *cx, int control)
 static int start_peer(struct cell *cx)
 {
     int pair[2];
-    char line[256];
+    char line[256] = "";
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
         return -1;
     cx->peer_pid = fork();
@@ -210,7 +210,7 @@ int cell_peer_send(struct cell *cx, const struct sockaddr *from, const struct so
                    const uint8_t *buf, size_t len)
 {
     char from_text[80], to_text[80], reply[256];
-    static char command[8300];
+    static char command[5 + 2 * 80 + 2 * 4096 + 2];
     CX_EXPECT(cx, len <= 4096, "peer datagrams are limited to 4096 bytes, not %zu", len);
     wire_format_sockaddr(from, from_text, sizeof from_text);
     wire_format_sockaddr(to, to_text, sizeof to_text);

@@ -28,6 +28,12 @@ static int swrap_enter_cell(const struct lane *lane, const char *scratch, const 
      * creates the file. */
     unlink(local_pcap);
     unsetenv("SOCKET_WRAPPER_IPV4_NETWORK");
+#ifdef COAPMX_SANITIZE
+    /* The sanitizer runtime refuses RTLD_DEEPBIND, which the wrappers use by default. */
+    if (set("SOCKET_WRAPPER_DISABLE_DEEPBIND", "1") || set("NSS_WRAPPER_DISABLE_DEEPBIND", "1") ||
+        set("ASAN_OPTIONS", "verify_asan_link_order=0"))
+        return -1;
+#endif
     return set("LD_PRELOAD", COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) ||
                    set("SOCKET_WRAPPER_DIR", scratch) ||
                    set("SOCKET_WRAPPER_DEFAULT_IFACE", SWRAP_CLIENT_IFACE) ||

@@ -53,7 +53,7 @@ static void reply(struct peer_socket *ps, const struct sockaddr_storage *to, con
 static void respond(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
                     const struct coap_msg *req, uint8_t code, const void *payload, size_t len)
 {
-    static uint8_t out[PEER_OVERSIZE_BYTES + 64];
+    static uint8_t out[65536];
     struct coap_msg resp;
     bool piggyback = req->type == COAP_CON;
     coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, code,
@@ -69,7 +69,7 @@ static void respond(struct peer *p, struct peer_socket *ps, const struct sockadd
 static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *from,
                   const struct coap_msg *req)
 {
-    static uint8_t oversize[PEER_OVERSIZE_BYTES];
+    static uint8_t filler[PEER_BIG_BYTES];
     char path[256], whoami[COAPMX_HOSTINFO_MAX];
     coap_msg_join_options(req, COAP_OPT_URI_PATH, '/', path, sizeof path);
     if (strcmp(path, "hello") == 0) {
@@ -82,9 +82,12 @@ static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_
             reply(ps, from, junk[i].bytes, junk[i].len);
         respond(p, ps, from, req, COAP_CONTENT, "hello", 5);
     } else if (strcmp(path, "oversize-first") == 0) {
-        memset(oversize, 'x', sizeof oversize);
-        respond(p, ps, from, req, COAP_CONTENT, oversize, sizeof oversize);
+        memset(filler, 'x', sizeof filler);
+        respond(p, ps, from, req, COAP_CONTENT, filler, PEER_OVERSIZE_BYTES);
         respond(p, ps, from, req, COAP_CONTENT, "hello", 5);
+    } else if (strcmp(path, "big") == 0) {
+        memset(filler, 'b', sizeof filler);
+        respond(p, ps, from, req, COAP_CONTENT, filler, PEER_BIG_BYTES);
     } else if (strcmp(path, "silent") != 0) {
         respond(p, ps, from, req, COAP_NOT_FOUND, NULL, 0);
     }

@@ -4,7 +4,8 @@
  *
  * Resources: /hello ("hello"), /whoami (the source hostinfo it saw), /junk-first (the
  * PEER_JUNK_COUNT malformed datagrams, then "hello"), /oversize-first (a PEER_OVERSIZE_BYTES
- * response with the right token, then "hello"), /silent (no answer). Anything else: 4.04.
+ * response with the right token, then "hello"), /big (PEER_BIG_BYTES of payload), /silent (no
+ * answer). Anything else: 4.04.
  * CoAP ping: RST.
  *
  * Control (one line each way, over a socketpair):
@@ -20,6 +21,7 @@
 #define PEER_PORT_ALT       5690
 #define PEER_JUNK_COUNT     6
 #define PEER_OVERSIZE_BYTES 2000
+#define PEER_BIG_BYTES      8192 /* over aiocoap's 4096-byte receive buffer */
 
 int peer_main(int argc, char **argv);
 

@@ -248,8 +248,12 @@ static void finish_cell(const struct runner_options *opt, struct slot *slot, boo
     int status = 0;
     if (timed_out)
         kill(-slot->pid, SIGKILL);
+    /* The leader has exited but is not reaped, so the group id cannot be reused yet: this kills
+     * only what the cell left behind, e.g. its peer. */
+    siginfo_t info;
+    waitid(P_PID, (id_t)slot->pid, &info, WEXITED | WNOWAIT);
+    kill(-slot->pid, SIGKILL);
     waitpid(slot->pid, &status, 0);
-    kill(-slot->pid, SIGKILL); /* whatever the cell left behind, e.g. its peer */
     close(slot->pidfd);
     r->seconds = now_s() - slot->started;
     if (timed_out) {
@@ -273,6 +277,20 @@ static void print_progress(const struct runner_options *opt, size_t done, size_t
     fflush(stdout);
 }
 
+/* When the runner itself fails, no cell may outlive it. */
+static void abandon(struct slot *slots, unsigned jobs)
+{
+    for (unsigned s = 0; s < jobs; s++) {
+        if (!slots[s].busy)
+            continue;
+        kill(-slots[s].pid, SIGKILL);
+        waitpid(slots[s].pid, NULL, 0);
+        close(slots[s].pidfd);
+        remove_tree(slots[s].scratch);
+        slots[s].busy = false;
+    }
+}
+
 static int run_all(const struct runner_options *opt, struct cell_list *cells, unsigned jobs)
 {
     struct slot slots[RUNNER_MAX_JOBS] = {0};
@@ -282,8 +300,10 @@ static int run_all(const struct runner_options *opt, struct cell_list *cells, un
             if (slots[s].busy)
                 continue;
             slots[s].index = next;
-            if (start_cell(opt, &cells->items[next], &slots[s]) != 0)
+            if (start_cell(opt, &cells->items[next], &slots[s]) != 0) {
+                abandon(slots, jobs);
                 return -1;
+            }
             next++;
             running++;
         }
@@ -300,8 +320,10 @@ static int run_all(const struct runner_options *opt, struct cell_list *cells, un
                 soonest = slots[s].deadline;
         }
         double wait_s = soonest - now_s();
-        if (poll(pfds, n, wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0) < 0 && errno != EINTR)
+        if (poll(pfds, n, wait_s > 0 ? (int)(wait_s * 1000) + 1 : 0) < 0 && errno != EINTR) {
+            abandon(slots, jobs);
             return -1;
+        }
         for (nfds_t i = 0; i < n; i++) {
             struct slot *slot = &slots[map[i]];
             bool timed_out = now_s() >= slot->deadline;

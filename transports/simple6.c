@@ -48,6 +48,8 @@ struct simple6 {
     uint64_t use_clock;
     uint8_t *rx_buffer;
     size_t rx_size;
+    unsigned dispatching; /* read callbacks on the stack */
+    bool closed;          /* shut down; freed when no callback is on the stack */
 };
 
 static const struct coapmx_profile simple6_profile = {
@@ -128,16 +130,18 @@ static void report_socket_error(struct simple6 *s, int id, int sys_errno)
     s->t->upper.error(s->t->upper.arg, &about, &err);
 }
 
-static void on_readable(void *arg, int fd, short revents)
+static void free_simple6(struct simple6 *s)
 {
-    struct simple6 *s = arg;
-    (void)revents;
-    int id = -1;
-    for (size_t i = 0; i < s->capacity; i++)
-        if (s->sockets[i].used && s->sockets[i].fd == fd)
-            id = s->sockets[i].id;
-    /* Drain what is queued; stop if a callback closed the socket. */
-    while (id >= 0 && find_by_id(s, id) != NULL) {
+    free(s->sockets);
+    free(s->rx_buffer);
+    free(s);
+}
+
+/* Drains what is queued on one socket. Stops when a callback closed the socket or shut the
+ * transport down (which only frees it once no callback is on the stack). */
+static void drain_socket(struct simple6 *s, int fd, int id)
+{
+    while (!s->closed && find_by_id(s, id) != NULL) {
         ssize_t n = recv(fd, s->rx_buffer, s->rx_size, MSG_TRUNC | MSG_DONTWAIT);
         if (n < 0) {
             if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
@@ -150,6 +154,21 @@ static void on_readable(void *arg, int fd, short revents)
         }
         deliver(s, id, s->rx_buffer, (size_t)n);
     }
+}
+
+static void on_readable(void *arg, int fd, short revents)
+{
+    struct simple6 *s = arg;
+    (void)revents;
+    int id = -1;
+    for (size_t i = 0; i < s->capacity; i++)
+        if (s->sockets[i].used && s->sockets[i].fd == fd)
+            id = s->sockets[i].id;
+    s->dispatching++;
+    if (id >= 0)
+        drain_socket(s, fd, id);
+    if (--s->dispatching == 0 && s->closed)
+        free_simple6(s);
 }
 
 static int connect_socket(struct simple6 *s, struct peer_socket *ps,
@@ -302,10 +321,10 @@ static void simple6_shutdown(struct coapmx_transport *t)
     for (size_t i = 0; i < s->capacity; i++)
         if (s->sockets[i].used)
             close_socket(s, &s->sockets[i]);
-    free(s->sockets);
-    free(s->rx_buffer);
-    free(s);
     t->priv = NULL;
+    s->closed = true;
+    if (s->dispatching == 0)
+        free_simple6(s);
 }
 
 static int simple6_open(struct coapmx_transport *t, struct coapmx_error *err)

@@ -26,6 +26,11 @@ struct coapmx_transport *coapmx_transport_open(const struct coapmx_transport_ops
                     "transport %s is client-only: it cannot be opened as a server", ops->name);
         return NULL;
     }
+    if (config->rx_buffer_size > COAPMX_RX_BUFFER_MAX) {
+        coapmx_fail(err, COAPMX_EINVAL, 0, "receive buffer of %zu bytes: at most %d",
+                    config->rx_buffer_size, COAPMX_RX_BUFFER_MAX);
+        return NULL;
+    }
     struct coapmx_transport *t = calloc(1, sizeof *t);
     if (t == NULL) {
         coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory opening transport %s", ops->name);

@@ -91,6 +91,7 @@ bool coapmx_remote_same(const struct coapmx_remote *a, const struct coapmx_remot
 enum coapmx_role { COAPMX_ROLE_CLIENT, COAPMX_ROLE_SERVER };
 
 #define COAPMX_RX_BUFFER_DEFAULT   65536
+#define COAPMX_RX_BUFFER_MAX       65536 /* no UDP payload is larger */
 #define COAPMX_MAX_SOCKETS_DEFAULT 64
 
 struct coapmx_transport_config {

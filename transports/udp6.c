@@ -22,6 +22,8 @@ struct udp6 {
     uint16_t bound_port;
     uint8_t *rx_buffer;
     size_t rx_size;
+    unsigned dispatching; /* read callbacks on the stack */
+    bool closed;          /* shut down; freed when no callback is on the stack */
 };
 
 static const struct coapmx_profile udp6_profile = {
@@ -154,6 +156,8 @@ static void read_error_queue(struct udp6 *u)
                     strerror((int)ee.ee_errno), v6 ? "v6" : "", ee.ee_type, ee.ee_code,
                     about.hostinfo);
         u->t->upper.error(u->t->upper.arg, &about, &err);
+        if (u->closed)
+            return;
     }
 }
 
@@ -185,15 +189,20 @@ static bool read_datagram(struct udp6 *u)
     return true;
 }
 
+static void udp6_free(struct udp6 *u);
+
 static void on_ready(void *arg, int fd, short revents)
 {
     struct udp6 *u = arg;
     (void)fd;
+    u->dispatching++;
     if (revents & POLLERR)
         read_error_queue(u);
-    /* A callback may shut the transport down; it then clears t->priv. */
-    while ((revents & POLLIN) && u->t->priv == u && read_datagram(u))
+    /* A callback may shut the transport down: then u is only marked closed. */
+    while ((revents & POLLIN) && !u->closed && read_datagram(u))
         ;
+    if (--u->dispatching == 0 && u->closed)
+        udp6_free(u);
 }
 
 static int set_option(int fd, int level, int name, int value)
@@ -250,12 +259,18 @@ static int open_socket(struct udp6 *u, struct coapmx_error *err)
     return 0;
 }
 
-static void udp6_free(struct udp6 *u)
+static void udp6_close_socket(struct udp6 *u)
 {
     if (u->fd >= 0) {
         coapmx_loop_unwatch(u->t->loop, u->fd);
         close(u->fd);
+        u->fd = -1;
     }
+}
+
+static void udp6_free(struct udp6 *u)
+{
+    udp6_close_socket(u);
     free(u->rx_buffer);
     free(u);
 }
@@ -296,8 +311,12 @@ static size_t udp6_sockets(struct coapmx_transport *t, int *fds, size_t max)
 
 static void udp6_shutdown(struct coapmx_transport *t)
 {
-    udp6_free(t->priv);
+    struct udp6 *u = t->priv;
+    udp6_close_socket(u);
     t->priv = NULL;
+    u->closed = true;
+    if (u->dispatching == 0)
+        udp6_free(u);
 }
 
 const struct coapmx_transport_ops coapmx_udp6_ops = {

@@ -27,6 +27,7 @@ struct pending {
     uint64_t timer;
     coapmx_response_cb cb;
     void *arg;
+    bool failing; /* selected by fail_matching */
 };
 
 struct coapmx_endpoint {
@@ -109,15 +110,20 @@ static void finish(struct coapmx_endpoint *ep, struct pending *p, const struct c
     free(p);
 }
 
+/* Callbacks may cancel or start requests, so the victims are chosen first and then taken from
+ * the list one at a time; requests started by a callback are not failed. */
 static void fail_matching(struct coapmx_endpoint *ep, const struct coapmx_remote *about,
                           const struct coapmx_error *err)
 {
-    struct pending *p = ep->pending;
-    while (p != NULL) {
-        struct pending *next = p->next;
-        if (about == NULL || coapmx_remote_same(&p->remote, about))
-            finish(ep, p, NULL, err);
-        p = next;
+    for (struct pending *p = ep->pending; p != NULL; p = p->next)
+        p->failing = about == NULL || coapmx_remote_same(&p->remote, about);
+    for (;;) {
+        struct pending *victim = ep->pending;
+        while (victim != NULL && !victim->failing)
+            victim = victim->next;
+        if (victim == NULL)
+            return;
+        finish(ep, victim, NULL, err);
     }
 }
 
@@ -248,6 +254,10 @@ static void on_datagram(void *arg, const struct coapmx_remote *from, const uint8
 {
     struct coapmx_endpoint *ep = arg;
     struct coapmx_message *m = ep->incoming;
+    if (len > sizeof m->raw) {
+        ep->t->stats.dropped_truncated++;
+        return;
+    }
     m->remote = *from;
     memcpy(m->raw, buf, len);
     m->raw_len = len;
@@ -393,6 +403,8 @@ int coapmx_uri_parse(const char *uri, struct coapmx_uri *out, struct coapmx_erro
         coapmx_hostinfo_parse(hostinfo, COAP_DEFAULT_PORT, out->host, sizeof out->host,
                               &out->port) != 0)
         return coapmx_fail(err, COAPMX_EINVAL, 0, "bad host or port in URI '%s'", uri);
+    if (out->port == 0)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "port 0 in URI '%s'", uri);
     for (char *c = out->host; *c; c++)
         *c = (char)tolower((unsigned char)*c);
     out->host_is_literal = coapmx_is_ip_literal(out->host);
@@ -411,23 +423,25 @@ int coapmx_uri_parse(const char *uri, struct coapmx_uri *out, struct coapmx_erro
 
 /* ---- requests ---- */
 
-/* Adds one option per separator-delimited, percent-decoded part; values live in storage. */
+/* Adds one option per separator-delimited, percent-decoded part, empty parts included ("a/"
+ * is two Uri-Path options, RFC 7252 §6.4); an empty text adds none. Values live in storage. */
 static int add_split_options(struct coap_msg *msg, uint16_t number, const char *text, char sep,
                              char *storage, size_t cap)
 {
     size_t used = 0;
-    while (*text != '\0') {
+    if (*text == '\0')
+        return 0;
+    for (;;) {
         size_t len = strcspn(text, (char[]){sep, '\0'});
         int decoded = percent_decode(text, len, storage + used, cap - used);
         if (decoded < 0 ||
             coap_msg_add_option(msg, number, storage + used, (size_t)decoded) != COAP_OK)
             return -1;
         used += (size_t)decoded + 1;
-        text += len;
-        if (*text == sep)
-            text++;
+        if (text[len] != sep)
+            return 0;
+        text += len + 1;
     }
-    return 0;
 }
 
 struct request_text {
