@@ -749,11 +749,9 @@ static void truncate_to_width(char *text, size_t width)
 
 static void row_label(const struct matrix *m, size_t row, char *buf, size_t cap)
 {
+    /* The ID alone: it names the BEHAVIOUR.md row; titles are in summary.md. */
     const struct cell_result *first = row_cell(m, row);
-    if (first->scenario_title[0] != '\0')
-        snprintf(buf, cap, "%s  %s", first->scenario, first->scenario_title);
-    else
-        snprintf(buf, cap, "%s", first->scenario);
+    snprintf(buf, cap, "%s", first->scenario);
     for (char *p = buf; *p != '\0'; p++) {
         if (*p == '\n' || *p == '\r' || *p == '\t')
             *p = ' ';
