@@ -18,6 +18,7 @@
 
 #include "../transports/addr.h"
 #include "artifacts.h"
+#include "main.h"
 
 #define CELL_MAX_ENDPOINTS 8
 #define CELL_MAX_MESSAGES  16
@@ -147,13 +148,14 @@ static void peer_binds(const struct lane *lane, char binds[6][80])
 
 static void exec_peer(struct cell *cx, int control)
 {
-    char binds[6][80], fd_text[16];
+    char binds[6][80], fd_text[16], self[1024];
     peer_binds(cx->lane, binds);
     snprintf(fd_text, sizeof fd_text, "%d", control);
-    if (cx->lane->enter_peer(cx->lane, cx->paths.peer_pcap) != 0)
+    if (cx->lane->enter_peer(cx->lane, cx->paths.peer_pcap) != 0 ||
+        coapmx_self_path(self, sizeof self) == NULL)
         _exit(120);
-    execl("/proc/self/exe", "coapmx", "__peer", "--control-fd", fd_text, binds[0], binds[1],
-          binds[2], binds[3], binds[4], binds[5], (char *)NULL);
+    execl(self, "coapmx", "__peer", "--control-fd", fd_text, binds[0], binds[1], binds[2], binds[3],
+          binds[4], binds[5], (char *)NULL);
     fprintf(stderr, "cell: cannot exec the peer: %s\n", strerror(errno));
     _exit(121);
 }
@@ -567,5 +569,10 @@ int cell_main(const struct coapmx_registry *registry, int argc, char **argv)
     if (status == CELL_FAIL && cx.reason[0] == '\0')
         snprintf(cx.reason, sizeof cx.reason, "failed (see output)");
     write_result(&cx, status);
+    return cell_exit_code(status);
+}
+
+int cell_exit_code(enum cell_status status)
+{
     return status == CELL_PASS ? 0 : status == CELL_SKIP ? 77 : 1;
 }

@@ -14,6 +14,7 @@
 #include "kinds.h"
 #include "lane.h"
 #include "peer.h"
+#include "report.h"
 
 struct cell;
 
@@ -134,8 +135,15 @@ void cell_fail(struct cell *cx, const char *fmt, ...)
     } while (0)
 
 /* ---- process entry points (used by main.c) ---- */
-/* `coapmx __cell NAME --dir DIR`: runs one cell in this process. Exit code: 0 pass, 1 fail,
- * 77 skip. Writes DIR/result ("<status>\n<reason>\n"). */
+/* `coapmx __cell NAME --dir DIR`: runs one cell in this process. Writes DIR/result
+ * ("<status>\n<reason>\n") and exits with cell_exit_code(status). */
 int cell_main(const struct coapmx_registry *registry, int argc, char **argv);
+/* 0 pass, 1 fail, 77 skip (ctest's skip code). The runner trusts a result only if the cell
+ * exits with its code: a sanitizer's leak report or valgrind's error exit comes after it. */
+int cell_exit_code(enum cell_status status);
+/* What sanitizers (lane options) and valgrind (scripts/valgrind) exit with when they found an
+ * error or a leak, so the runner can name the cause. */
+#define CELL_CHECKER_EXIT_CODE     99
+#define CELL_CHECKER_EXIT_CODE_STR "99"
 
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cell.h"
 #include "lane.h"
 
 #define SWRAP_CLIENT_IFACE "20"
@@ -29,13 +30,17 @@ static int swrap_enter_cell(const struct lane *lane, const char *scratch, const 
     unlink(local_pcap);
     unsetenv("SOCKET_WRAPPER_IPV4_NETWORK");
 #ifdef COAPMX_SANITIZE
-    /* The sanitizer runtime refuses RTLD_DEEPBIND, which the wrappers use by default. */
+    /* The sanitizer runtime refuses RTLD_DEEPBIND, which the wrappers use by default. A leak or
+     * an error must fail the cell: LeakSanitizer exits non-zero after the cell wrote its
+     * result, and the runner checks the exit code. */
     if (set("SOCKET_WRAPPER_DISABLE_DEEPBIND", "1") || set("NSS_WRAPPER_DISABLE_DEEPBIND", "1") ||
-        set("ASAN_OPTIONS", "verify_asan_link_order=0"))
+        set("ASAN_OPTIONS",
+            "detect_leaks=1:halt_on_error=1:exitcode=" CELL_CHECKER_EXIT_CODE_STR) ||
+        set("UBSAN_OPTIONS",
+            "print_stacktrace=1:halt_on_error=1:exitcode=" CELL_CHECKER_EXIT_CODE_STR))
         return -1;
 #endif
-    return set("LD_PRELOAD", COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) ||
-                   set("SOCKET_WRAPPER_DIR", scratch) ||
+    return set("LD_PRELOAD", COAPMX_PRELOAD) || set("SOCKET_WRAPPER_DIR", scratch) ||
                    set("SOCKET_WRAPPER_DEFAULT_IFACE", SWRAP_CLIENT_IFACE) ||
                    set("SOCKET_WRAPPER_PCAP_FILE", local_pcap) ||
                    set("NSS_WRAPPER_HOSTS", lane->hosts_file)

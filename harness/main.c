@@ -18,7 +18,8 @@ static const char usage[] =
     "  list [FILTER...] [--transport T] [--lane L]    the matrix cells, one per line\n"
     "  run  [FILTER...] [--transport T] [--lane L] [--report DIR] [-j N] [--timeout S]\n"
     "       [--keep-pcaps] [--exact CELL] [--quiet]   run cells; write DIR/summary.md,\n"
-    "                                                 junit.xml, results.tap, cells/\n"
+    "       [--wrap 'CMD ARGS']                       junit.xml, results.tap, cells/;\n"
+    "                                                 --wrap runs each cell under CMD\n"
     "  pcap FILE                                      one line per datagram of a capture\n"
     "  get  [--transport T] [--non] [--timeout MS] URI  a request with the stack under test\n"
     "  serve [--transport T] [--bind ADDR] [--port P] [--for SECONDS]\n"
@@ -26,6 +27,16 @@ static const char usage[] =
     "  transports                                     the transports and their profiles\n"
     "A FILTER is a glob (with * ? [) or a substring of the cell name\n"
     "<transport>/<scenario>/<address kind>@<lane>; every filter must match.\n";
+
+const char *coapmx_self_path(char *buf, size_t cap)
+{
+    /* valgrind answers this readlink with its client's path. */
+    ssize_t len = readlink("/proc/self/exe", buf, cap - 1);
+    if (len <= 0)
+        return NULL;
+    buf[len] = '\0';
+    return buf;
+}
 
 static int cmd_list(const struct coapmx_registry *registry, int argc, char **argv)
 {
@@ -37,8 +48,8 @@ static int cmd_list(const struct coapmx_registry *registry, int argc, char **arg
         runner_select(registry, &opt, &cells) != 0)
         return 2;
     char self[1024];
-    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
-    self[len > 0 ? len : 0] = '\0';
+    if (coapmx_self_path(self, sizeof self) == NULL)
+        self[0] = '\0';
     for (size_t i = 0; i < cells.count; i++) {
         const struct cell_result *c = &cells.items[i];
         if (!ctest) {

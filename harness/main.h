@@ -7,4 +7,9 @@
 
 int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry);
 
+/* This executable's path, for exec'ing its own subcommands (cells, the peer). Not
+ * "/proc/self/exe": under a wrapper such as valgrind that names the wrapper's tool. Returns buf,
+ * or NULL when the path cannot be read. */
+const char *coapmx_self_path(char *buf, size_t cap);
+
 #endif

@@ -17,6 +17,7 @@
 
 #include "artifacts.h"
 #include "cell.h"
+#include "main.h"
 
 #define RUNNER_DEFAULT_TIMEOUT_S 60
 #define RUNNER_MAX_JOBS          64
@@ -147,16 +148,36 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static void exec_cell(const struct lane *lane, const char *name, const struct slot *slot)
+/* Splits a --wrap command line at white space (no quoting: valgrind options need none). */
+static size_t split_words(char *line, char **words, size_t max)
 {
+    size_t n = 0;
+    for (char *w = strtok(line, " \t\n"); w != NULL && n < max; w = strtok(NULL, " \t\n"))
+        words[n++] = w;
+    return n;
+}
+
+static void exec_cell(const struct runner_options *opt, const struct lane *lane, const char *name,
+                      const struct slot *slot)
+{
+    char wrap[1024], self[1024];
+    char *argv[RUNNER_MAX_WRAP_WORDS + 6];
+    size_t n = 0;
     int out = open(slot->paths.output, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
         _exit(125);
     close(out);
-    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap) != 0)
+    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap) != 0 ||
+        coapmx_self_path(self, sizeof self) == NULL)
         _exit(125);
-    execl("/proc/self/exe", "coapmx", "__cell", name, "--dir", slot->dir, (char *)NULL);
-    fprintf(stderr, "runner: cannot exec the cell: %s\n", strerror(errno));
+    if (opt->wrap != NULL) {
+        snprintf(wrap, sizeof wrap, "%s", opt->wrap);
+        n = split_words(wrap, argv, RUNNER_MAX_WRAP_WORDS);
+    }
+    const char *cell_args[] = {self, "__cell", name, "--dir", slot->dir, NULL};
+    memcpy(argv + n, cell_args, sizeof cell_args);
+    execvp(argv[0], argv);
+    fprintf(stderr, "runner: cannot exec %s: %s\n", argv[0], strerror(errno));
     _exit(126);
 }
 
@@ -184,7 +205,7 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
         return -1;
     if (pid == 0) {
         setpgid(0, 0); /* the cell and its peer form one group, killed together */
-        exec_cell(lane, cell->name, slot);
+        exec_cell(opt, lane, cell->name, slot);
     }
     setpgid(pid, pid);
     slot->pid = pid;
@@ -203,9 +224,10 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
 
 static void read_result(const struct slot *slot, int wait_status, struct cell_result *r)
 {
-    char line[CELL_TEXT_MAX + 32] = "";
+    char line[CELL_TEXT_MAX + 32] = "", after[64] = "";
     FILE *f = fopen(slot->paths.result, "r");
-    if (f != NULL && fgets(line, sizeof line, f) != NULL) {
+    bool have_result = f != NULL && fgets(line, sizeof line, f) != NULL;
+    if (have_result) {
         line[strcspn(line, "\n")] = '\0';
         r->status = strcmp(line, "pass") == 0   ? CELL_PASS
                     : strcmp(line, "skip") == 0 ? CELL_SKIP
@@ -214,17 +236,26 @@ static void read_result(const struct slot *slot, int wait_status, struct cell_re
         if (fgets(r->reason, sizeof r->reason, f) == NULL)
             r->reason[0] = '\0';
         r->reason[strcspn(r->reason, "\n")] = '\0';
-    } else if (WIFSIGNALED(wait_status)) {
-        r->status = CELL_ERROR;
-        snprintf(r->reason, sizeof r->reason, "crashed with signal %d (%s); see output",
-                 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)));
-    } else {
-        r->status = CELL_ERROR;
-        snprintf(r->reason, sizeof r->reason, "exited with code %d without a result; see output",
-                 WEXITSTATUS(wait_status));
     }
     if (f != NULL)
         fclose(f);
+    if (have_result && WIFEXITED(wait_status) &&
+        WEXITSTATUS(wait_status) == cell_exit_code(r->status))
+        return;
+    /* No result, or the process failed after writing it: a sanitizer's leak report or
+     * valgrind's error exit code comes after the cell's own verdict, and overrides it. */
+    if (have_result)
+        snprintf(after, sizeof after, " after reporting %s", cell_status_name(r->status));
+    r->status = CELL_ERROR;
+    if (WIFSIGNALED(wait_status))
+        snprintf(r->reason, sizeof r->reason, "crashed with signal %d (%s)%s; see output",
+                 WTERMSIG(wait_status), strsignal(WTERMSIG(wait_status)), after);
+    else
+        snprintf(r->reason, sizeof r->reason, "exited with code %d%s%s; see output",
+                 WEXITSTATUS(wait_status), have_result ? after : " without a result",
+                 WEXITSTATUS(wait_status) == CELL_CHECKER_EXIT_CODE
+                     ? " (a sanitizer or valgrind error or leak)"
+                     : "");
 }
 
 static void retain_artifacts(const struct runner_options *opt, const struct slot *slot,
@@ -432,6 +463,8 @@ int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool
             if (strcmp(v, "all") != 0 && lane_find(v) == NULL)
                 goto bad_value;
             opt->lane = v;
+        } else if (strcmp(a, "--wrap") == 0 && v) {
+            opt->wrap = v;
         } else if (strcmp(a, "--exact") == 0 && v) {
             opt->exact = v;
         } else if (strcmp(a, "--report-root") == 0 && v && ctest_root) {

@@ -9,7 +9,8 @@
 #include "../transports/transport.h"
 #include "report.h"
 
-#define RUNNER_MAX_PATTERNS 32
+#define RUNNER_MAX_PATTERNS   32
+#define RUNNER_MAX_WRAP_WORDS 32
 
 struct runner_options {
     const char *patterns[RUNNER_MAX_PATTERNS]; /* glob or substring of the cell name; all match */
@@ -20,6 +21,7 @@ struct runner_options {
     const char *report_dir; /* default "report" */
     unsigned jobs;          /* 0: number of CPUs */
     unsigned timeout_s;     /* per cell; 0: 60 */
+    const char *wrap;       /* a command line the cell runs under, e.g. "valgrind -q"; NULL: none */
     bool keep_pcaps;
     bool quiet;
 };
