@@ -21,6 +21,7 @@ static const char usage[] =
     "       [--wrap 'CMD ARGS']                       junit.xml, results.tap, cells/;\n"
     "                                                 --wrap runs each cell under CMD\n"
     "  pcap FILE                                      one line per datagram of a capture\n"
+    "  pcap --payloads DIR FILE...                    each UDP payload into a file in DIR\n"
     "  get  [--transport T] [--non] [--timeout MS] URI  a request with the stack under test\n"
     "  serve [--transport T] [--bind ADDR] [--port P] [--for SECONDS]\n"
     "                                                 serve /hello, /whoami, /local\n"
@@ -219,6 +220,37 @@ static int cmd_serve(const struct coapmx_registry *registry, int argc, char **ar
     return 0;
 }
 
+/* Each UDP payload of each capture into its own file, DIR/<capture>-<n>-v4|v6: seeds for the
+ * fuzz targets (scripts/fuzz). */
+static int cmd_pcap_payloads(const char *dir, int count, char **paths)
+{
+    for (int i = 0; i < count; i++) {
+        struct wire_capture cap;
+        char err[512], path[2048];
+        if (wire_capture_load(paths[i], &cap, err, sizeof err) != 0) {
+            fprintf(stderr, "coapmx pcap: %s: %s\n", paths[i], err);
+            return 1;
+        }
+        const char *base = strrchr(paths[i], '/') ? strrchr(paths[i], '/') + 1 : paths[i];
+        for (size_t n = 0; n < cap.count; n++) {
+            const struct wire_datagram *dg = &cap.items[n];
+            if (dg->kind != WIRE_UDP)
+                continue;
+            snprintf(path, sizeof path, "%s/%s-%zu-%s", dir, base, n,
+                     dg->family == AF_INET ? "v4" : "v6");
+            FILE *f = fopen(path, "wb");
+            bool ok = f != NULL && fwrite(dg->payload, 1, dg->payload_len, f) == dg->payload_len;
+            if (f == NULL || fclose(f) != 0 || !ok) {
+                fprintf(stderr, "coapmx pcap: cannot write %s\n", path);
+                wire_capture_free(&cap);
+                return 1;
+            }
+        }
+        wire_capture_free(&cap);
+    }
+    return 0;
+}
+
 static const char *yes_no(bool b)
 {
     return b ? "yes" : "no";
@@ -251,6 +283,8 @@ int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry)
         return cmd_run(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "pcap") == 0 && argc == 3)
         return wire_print_pcap(argv[2], stdout) == 0 ? 0 : 1;
+    if (strcmp(cmd, "pcap") == 0 && argc > 4 && strcmp(argv[2], "--payloads") == 0)
+        return cmd_pcap_payloads(argv[3], argc - 4, argv + 4);
     if (strcmp(cmd, "get") == 0)
         return cmd_get(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "serve") == 0)
