@@ -148,12 +148,26 @@ static void peer_binds(const struct lane *lane, char binds[6][80])
 static void exec_peer(struct cell *cx, int control)
 {
     char binds[6][80], fd_text[16];
-    peer_binds(cx->lane, binds);
+    const char *argv[20] = {"coapmx", "__peer", "--control-fd", fd_text};
+    size_t n = 4;
+    const struct lane *lane = cx->lane;
+    peer_binds(lane, binds);
     snprintf(fd_text, sizeof fd_text, "%d", control);
-    if (cx->lane->enter_peer(cx->lane, cx->paths.peer_pcap) != 0)
+    if (lane->peer_ifname != NULL) {
+        argv[n++] = "--capture";
+        argv[n++] = lane->peer_ifname;
+        argv[n++] = cx->paths.peer_pcap;
+    }
+    if (lane->has_multicast) {
+        argv[n++] = "--responders";
+        argv[n++] = lane->peer_ifname;
+    }
+    for (size_t i = 0; i < 6; i++)
+        argv[n++] = binds[i];
+    argv[n] = NULL;
+    if (lane->enter_peer(lane, cx->paths.peer_pcap) != 0)
         _exit(120);
-    execl("/proc/self/exe", "coapmx", "__peer", "--control-fd", fd_text, binds[0], binds[1],
-          binds[2], binds[3], binds[4], binds[5], (char *)NULL);
+    execv("/proc/self/exe", (char *const *)argv);
     fprintf(stderr, "cell: cannot exec the peer: %s\n", strerror(errno));
     _exit(121);
 }
@@ -425,6 +439,8 @@ const struct wire_capture *cell_wire(struct cell *cx)
 
 const struct wire_capture *cell_local_wire(struct cell *cx)
 {
+    if (cx->lane->shared_capture)
+        return cell_wire(cx);
     return load(cx, &cx->local_wire, &cx->local_wire_loaded, cx->paths.local_pcap);
 }
 

@@ -22,8 +22,29 @@ static int set(const char *name, const char *value)
     return 0;
 }
 
-static int swrap_enter_cell(const struct lane *lane, const char *scratch, const char *local_pcap)
+static bool swrap_available(const struct lane *lane, char *why, size_t why_cap)
 {
+    (void)lane;
+    (void)why;
+    (void)why_cap;
+    return true; /* needs no privilege; the preload libraries are checked at configure time */
+}
+
+static void swrap_nothing_to_clean(const struct lane *lane, const char *instance)
+{
+    (void)lane;
+    (void)instance; /* the runner removes the scratch directory, which is the whole network */
+}
+
+static void swrap_nothing_stale(const struct lane *lane)
+{
+    (void)lane;
+}
+
+static int swrap_enter_cell(const struct lane *lane, const char *scratch, const char *local_pcap,
+                            const char *instance)
+{
+    (void)instance;
     /* The pcap file must not exist beforehand: socket_wrapper writes the header only when it
      * creates the file. */
     unlink(local_pcap);
@@ -65,11 +86,15 @@ const struct lane lane_swrap = {
     .has_multicast = false,
     .has_dualstack = false,
     .has_icmp = false,
+    .shared_capture = false,
+    .available = swrap_available,
     .enter_cell = swrap_enter_cell,
     .enter_peer = swrap_enter_peer,
+    .cleanup = swrap_nothing_to_clean,
+    .reap_stale = swrap_nothing_stale,
 };
 
-static const struct lane *const all_lanes[] = {&lane_swrap};
+static const struct lane *const all_lanes[] = {&lane_swrap, &lane_netns};
 
 const struct lane *const *lane_all(size_t *count)
 {

@@ -1,6 +1,8 @@
 #include "peer.h"
 
 #include <errno.h>
+#include <net/if.h>
+#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -12,14 +14,18 @@
 #include "../transports/addr.h"
 #include "../transports/transport.h"
 #include "../transports/coap/codec.h"
+#include "kinds.h"
 
 #define PEER_MAX_SOCKETS   16
 #define PEER_IDLE_LIMIT_MS 120000 /* the cell died without saying quit */
+
+#define PEER_RESPONDERS 2 /* several answers to one group request (M4) */
 
 struct peer_socket {
     int fd;
     struct sockaddr_storage addr;
     char hostinfo[64];
+    struct peer_socket *reply_via; /* group sockets answer from a unicast socket */
 };
 
 struct peer {
@@ -27,6 +33,8 @@ struct peer {
     size_t count;
     int control;
     uint16_t next_mid;
+    pcap_t *capture; /* a live capture of the peer's link, or NULL */
+    pcap_dumper_t *dumper;
 };
 
 /* Malformed datagrams, one per class the codec rejects (E5). */
@@ -53,6 +61,8 @@ static void reply(struct peer_socket *ps, const struct sockaddr_storage *to, con
 static void respond(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
                     const struct coap_msg *req, uint8_t code, const void *payload, size_t len)
 {
+    if (ps->reply_via != NULL)
+        ps = ps->reply_via;
     static uint8_t out[65536];
     struct coap_msg resp;
     bool piggyback = req->type == COAP_CON;
@@ -103,6 +113,12 @@ static void handle_datagram(struct peer *p, struct peer_socket *ps)
     struct coap_msg msg;
     if (n < 0 || coap_parse(buf, (size_t)n, &msg) != COAP_OK)
         return;
+    if (ps->reply_via != NULL) {
+        /* A group member answers requests only, and never with RST or ACK (RFC 7252 §8.1). */
+        if (COAP_CODE_CLASS(msg.code) == 0 && msg.code != COAP_EMPTY)
+            serve(p, ps, &from, &msg);
+        return;
+    }
     if (msg.code == COAP_EMPTY && msg.type == COAP_CON) {
         uint8_t rst[4] = {0x70, 0x00, (uint8_t)(msg.mid >> 8), (uint8_t)msg.mid};
         reply(ps, &from, rst, sizeof rst);
@@ -115,7 +131,16 @@ static void handle_datagram(struct peer *p, struct peer_socket *ps)
     }
 }
 
-/* Handles every datagram already queued on any socket. */
+static void capture_flush(struct peer *p)
+{
+    if (p->capture == NULL)
+        return;
+    while (pcap_dispatch(p->capture, -1, pcap_dump, (u_char *)p->dumper) > 0)
+        ;
+    pcap_dump_flush(p->dumper);
+}
+
+/* Handles every datagram already queued on any socket, and writes what the link carried. */
 static void drain(struct peer *p)
 {
     bool more = true;
@@ -128,6 +153,7 @@ static void drain(struct peer *p)
             if (pfds[i].revents & POLLIN)
                 handle_datagram(p, &p->sockets[i]);
     }
+    capture_flush(p);
 }
 
 static void say(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -222,6 +248,15 @@ static int bind_socket(struct peer *p, const char *hostinfo)
         return -1;
     }
     ps->fd = socket(ps->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    /* Group members bind the same port as the wildcard; our own group sends must not loop
+     * back to them. */
+    int one = 1, zero = 0;
+    setsockopt(ps->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ps->addr.ss_family == AF_INET6) {
+        setsockopt(ps->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        setsockopt(ps->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof zero);
+    } else
+        setsockopt(ps->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof zero);
     if (ps->fd < 0 || bind(ps->fd, (const struct sockaddr *)&ps->addr,
                            coapmx_sockaddr_len((const struct sockaddr *)&ps->addr)) != 0) {
         fprintf(stderr, "peer: bind %s: %s\n", hostinfo, strerror(errno));
@@ -237,11 +272,13 @@ static int bind_socket(struct peer *p, const char *hostinfo)
 static void run(struct peer *p)
 {
     for (;;) {
-        struct pollfd pfds[PEER_MAX_SOCKETS + 1];
+        struct pollfd pfds[PEER_MAX_SOCKETS + 2];
         for (size_t i = 0; i < p->count; i++)
             pfds[i] = (struct pollfd){.fd = p->sockets[i].fd, .events = POLLIN};
         pfds[p->count] = (struct pollfd){.fd = p->control, .events = POLLIN};
-        int ready = poll(pfds, p->count + 1, PEER_IDLE_LIMIT_MS);
+        pfds[p->count + 1] = (struct pollfd){
+            .fd = p->capture ? pcap_get_selectable_fd(p->capture) : -1, .events = POLLIN};
+        int ready = poll(pfds, p->count + 2, PEER_IDLE_LIMIT_MS);
         if (ready == 0) {
             fprintf(stderr, "peer: no traffic and no command for %d ms, exiting\n",
                     PEER_IDLE_LIMIT_MS);
@@ -252,30 +289,129 @@ static void run(struct peer *p)
         for (size_t i = 0; i < p->count; i++)
             if (pfds[i].revents & POLLIN)
                 handle_datagram(p, &p->sockets[i]);
+        if (pfds[p->count + 1].revents)
+            capture_flush(p);
         if (pfds[p->count].revents && !handle_control(p))
             return;
     }
 }
 
-/* coapmx __peer --control-fd N HOSTINFO... */
+static int start_capture(struct peer *p, const char *ifname, const char *path)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    struct bpf_program filter;
+    p->capture = pcap_create(ifname, errbuf);
+    /* Immediate mode: a packet is readable as soon as it crossed the link, so `sync` sees it. */
+    if (p->capture == NULL || pcap_set_snaplen(p->capture, 65535) != 0 ||
+        pcap_set_immediate_mode(p->capture, 1) != 0 || pcap_activate(p->capture) < 0 ||
+        pcap_setnonblock(p->capture, 1, errbuf) != 0 ||
+        pcap_compile(p->capture, &filter, "udp or icmp or icmp6", 1, PCAP_NETMASK_UNKNOWN) != 0 ||
+        pcap_setfilter(p->capture, &filter) != 0 ||
+        (p->dumper = pcap_dump_open(p->capture, path)) == NULL) {
+        fprintf(stderr, "peer: cannot capture on %s: %s\n", ifname,
+                p->capture ? pcap_geterr(p->capture) : errbuf);
+        return -1;
+    }
+    pcap_freecode(&filter);
+    return 0;
+}
+
+/* The k-th unicast socket of a family at the default port: where responder k answers from. */
+static struct peer_socket *reply_socket(struct peer *p, int family, int k)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        struct peer_socket *ps = &p->sockets[i];
+        if (ps->reply_via == NULL && ps->addr.ss_family == family &&
+            coapmx_sockaddr_port((const struct sockaddr *)&ps->addr) == PEER_PORT_DEFAULT &&
+            k-- == 0)
+            return ps;
+    }
+    return NULL;
+}
+
+static int join(int fd, const char *group, unsigned ifindex)
+{
+    struct sockaddr_storage g;
+    coapmx_sockaddr_from_literal(group, PEER_PORT_DEFAULT, &g);
+    if (g.ss_family == AF_INET) {
+        struct ip_mreqn m = {.imr_multiaddr = ((struct sockaddr_in *)&g)->sin_addr,
+                             .imr_ifindex = (int)ifindex};
+        return setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m);
+    }
+    struct ipv6_mreq m = {.ipv6mr_multiaddr = ((struct sockaddr_in6 *)&g)->sin6_addr,
+                          .ipv6mr_interface = ifindex};
+    return setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof m);
+}
+
+/* Responders: per family, a wildcard socket joined to every CoAP group that family has. */
+static int start_responders(struct peer *p, const char *ifname)
+{
+    unsigned ifindex = if_nametoindex(ifname);
+    static const char *const wildcard[] = {"0.0.0.0:5683", "[::]:5683"};
+    for (int k = 0; k < PEER_RESPONDERS; k++) {
+        for (int f = 0; f < 2; f++) {
+            int family = f == 0 ? AF_INET : AF_INET6;
+            struct peer_socket *via = reply_socket(p, family, k);
+            if (ifindex == 0 || via == NULL || bind_socket(p, wildcard[f]) != 0)
+                return -1;
+            struct peer_socket *member = &p->sockets[p->count - 1];
+            member->reply_via = via;
+            for (size_t g = 0; g < kind_group_count(); g++) {
+                const char *group = kind_group(g);
+                bool v6 = strchr(group, ':') != NULL;
+                if (v6 == (family == AF_INET6) && join(member->fd, group, ifindex) != 0) {
+                    fprintf(stderr, "peer: cannot join %s on %s: %s\n", group, ifname,
+                            strerror(errno));
+                    return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* coapmx __peer --control-fd N [--capture IFACE FILE] [--responders IFACE] HOSTINFO... */
 int peer_main(int argc, char **argv)
 {
     static struct peer p;
+    const char *capture_if = NULL, *capture_file = NULL, *responders_if = NULL;
+    int i = 1;
     if (argc < 3 || strcmp(argv[1], "--control-fd") != 0) {
-        fprintf(stderr, "usage: coapmx __peer --control-fd N HOSTINFO...\n");
+        fprintf(stderr, "usage: coapmx __peer --control-fd N [--capture IFACE FILE] "
+                        "[--responders IFACE] HOSTINFO...\n");
         return 2;
     }
     p.control = atoi(argv[2]);
     p.next_mid = (uint16_t)getpid();
-    for (int i = 3; i < argc; i++)
+    for (i = 3; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+        if (strcmp(argv[i], "--capture") == 0 && i + 2 < argc) {
+            capture_if = argv[i + 1];
+            capture_file = argv[i + 2];
+            i++;
+        } else if (strcmp(argv[i], "--responders") == 0) {
+            responders_if = argv[i + 1];
+        }
+    }
+    if (capture_if != NULL && start_capture(&p, capture_if, capture_file) != 0) {
+        say(&p, "err %d cannot capture on %s", errno, capture_if);
+        _exit(1);
+    }
+    for (; i < argc; i++)
         if (bind_socket(&p, argv[i]) != 0) {
             say(&p, "err %d cannot bind %s", errno, argv[i]);
             _exit(1);
         }
+    if (responders_if != NULL && start_responders(&p, responders_if) != 0) {
+        say(&p, "err %d cannot start group responders on %s", errno, responders_if);
+        _exit(1);
+    }
     say(&p, "ready");
     run(&p);
-    for (size_t i = 0; i < p.count; i++)
-        close(p.sockets[i].fd);
+    capture_flush(&p);
+    if (p.dumper != NULL)
+        pcap_dump_close(p.dumper);
+    for (size_t k = 0; k < p.count; k++)
+        close(p.sockets[k].fd);
     /* _exit: socket_wrapper's destructor must not touch files of other processes. */
     _exit(0);
 }

@@ -130,13 +130,16 @@ static void remove_tree(const char *path)
 /* ---- running cells ---- */
 
 struct slot {
+    unsigned number; /* fixed per slot: at most one cell at a time uses its instance name */
     bool busy;
     size_t index;
     pid_t pid;
     int pidfd;
     double started, deadline;
     char dir[1024];
-    char scratch[64]; /* short: socket_wrapper puts AF_UNIX socket files in it */
+    char scratch[64];  /* short: socket_wrapper puts AF_UNIX socket files in it */
+    char instance[32]; /* "<runner pid>x<slot>": names the cell's network resources */
+    const struct lane *lane;
     struct artifact_paths paths;
 };
 
@@ -149,11 +152,12 @@ static double now_s(void)
 
 static void exec_cell(const struct lane *lane, const char *name, const struct slot *slot)
 {
+    signal(SIGPIPE, SIG_DFL);
     int out = open(slot->paths.output, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
         _exit(125);
     close(out);
-    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap) != 0)
+    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap, slot->instance) != 0)
         _exit(125);
     execl("/proc/self/exe", "coapmx", "__cell", name, "--dir", slot->dir, (char *)NULL);
     fprintf(stderr, "runner: cannot exec the cell: %s\n", strerror(errno));
@@ -164,6 +168,8 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
                       struct slot *slot)
 {
     const struct lane *lane = lane_find(cell->lane);
+    slot->lane = lane;
+    snprintf(slot->instance, sizeof slot->instance, "%dx%u", (int)getpid(), slot->number);
     snprintf(slot->dir, sizeof slot->dir, "%s/cells/%.150s", opt->report_dir, "");
     artifact_stem(cell->name, slot->dir + strlen(slot->dir), sizeof slot->dir - strlen(slot->dir));
     remove_tree(slot->dir);
@@ -254,6 +260,7 @@ static void finish_cell(const struct runner_options *opt, struct slot *slot, boo
     waitid(P_PID, (id_t)slot->pid, &info, WEXITED | WNOWAIT);
     kill(-slot->pid, SIGKILL);
     waitpid(slot->pid, &status, 0);
+    slot->lane->cleanup(slot->lane, slot->instance);
     close(slot->pidfd);
     r->seconds = now_s() - slot->started;
     if (timed_out) {
@@ -285,20 +292,37 @@ static void abandon(struct slot *slots, unsigned jobs)
             continue;
         kill(-slots[s].pid, SIGKILL);
         waitpid(slots[s].pid, NULL, 0);
+        slots[s].lane->cleanup(slots[s].lane, slots[s].instance);
         close(slots[s].pidfd);
         remove_tree(slots[s].scratch);
         slots[s].busy = false;
     }
 }
 
+/* A lane this machine cannot run: its cells are skipped with the lane's reason. */
+static bool skipped_for_lane(struct cell_result *r)
+{
+    const struct lane *lane = lane_find(r->lane);
+    if (lane->available(lane, r->reason, sizeof r->reason))
+        return false;
+    r->status = CELL_SKIP;
+    return true;
+}
+
 static int run_all(const struct runner_options *opt, struct cell_list *cells, unsigned jobs)
 {
     struct slot slots[RUNNER_MAX_JOBS] = {0};
     size_t next = 0, done = 0, running = 0;
+    for (unsigned s = 0; s < jobs; s++)
+        slots[s].number = s;
     while (done < cells->count) {
         for (unsigned s = 0; s < jobs && next < cells->count; s++) {
             if (slots[s].busy)
                 continue;
+            if (skipped_for_lane(&cells->items[next])) {
+                print_progress(opt, ++done, cells->count, &cells->items[next++]);
+                continue;
+            }
             slots[s].index = next;
             if (start_cell(opt, &cells->items[next], &slots[s]) != 0) {
                 abandon(slots, jobs);
@@ -307,6 +331,8 @@ static int run_all(const struct runner_options *opt, struct cell_list *cells, un
             next++;
             running++;
         }
+        if (running == 0)
+            continue;
         struct pollfd pfds[RUNNER_MAX_JOBS];
         unsigned map[RUNNER_MAX_JOBS];
         nfds_t n = 0;
@@ -370,6 +396,13 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
         fprintf(stderr, "coapmx: cannot create %s: %s\n", cells_dir, strerror(errno));
         return 2;
     }
+    size_t lane_count;
+    const struct lane *const *lanes = lane_all(&lane_count);
+    for (size_t l = 0; l < lane_count; l++) {
+        char why[256];
+        if (lanes[l]->available(lanes[l], why, sizeof why))
+            lanes[l]->reap_stale(lanes[l]);
+    }
     double started = now_s();
     if (!opt->quiet)
         printf("coapmx: running %zu cells, %u at a time, report in %s\n", cells->count, jobs,
@@ -391,7 +424,8 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
                 strerror(errno));
     if (!opt->quiet)
         report_print_matrix(stdout, cells->items, cells->count, &totals);
-    else if (cells->count == 1 && cells->items[0].output[0] != '\0')
+    else if (cells->count == 1 && cells->items[0].output[0] != '\0' &&
+             (cells->items[0].status == CELL_FAIL || cells->items[0].status == CELL_ERROR))
         show_output(opt, &cells->items[0]);
     if (totals.fail + totals.error > 0)
         return 1;
