@@ -46,6 +46,7 @@ struct cell {
     int fd_baseline;
     bool skipped, failed;
     char reason[CELL_TEXT_MAX];
+    char observed[CELL_OBSERVED_MAX];
 };
 
 /* ---- accessors ---- */
@@ -104,6 +105,26 @@ void cell_skip(struct cell *cx, const char *fmt, ...)
     printf("SKIP: %s\n", cx->reason);
     skip();
     abort();
+}
+
+void cell_observe(struct cell *cx, const char *key, const char *fmt, ...)
+{
+    size_t used = strlen(cx->observed);
+    int n =
+        snprintf(cx->observed + used, sizeof cx->observed - used, "%s%s=", used ? "; " : "", key);
+    if (n < 0 || (size_t)n >= sizeof cx->observed - used)
+        return;
+    used += (size_t)n;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cx->observed + used, sizeof cx->observed - used, fmt, ap);
+    va_end(ap);
+}
+
+const char *cell_errno_name(int e)
+{
+    const char *name = e ? strerrorname_np(e) : "0";
+    return name ? name : "E?";
 }
 
 /* ---- the peer process ---- */
@@ -548,7 +569,7 @@ static int write_result(const struct cell *cx, enum cell_status status)
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return -1;
-    fprintf(f, "%s\n%s\n", cell_status_name(status), cx->reason);
+    fprintf(f, "%s\n%s\n%s\n", cell_status_name(status), cx->reason, cx->observed);
     return fclose(f);
 }
 

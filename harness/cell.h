@@ -23,6 +23,9 @@ struct scenario {
     const char *const *kinds; /* NULL-terminated names of the address kinds it runs for */
     bool traffic; /* it sends to the kind's address, so the lane must be able to carry that */
     void (*run)(struct cell *cx);
+    /* NULL: every transport; otherwise only those whose profile makes the row apply (rows
+     * marked n/a in BEHAVIOUR.md get no cell at all). */
+    bool (*applies)(const struct coapmx_profile *profile);
 };
 
 struct scenario_list {
@@ -98,6 +101,13 @@ void cell_dump_wire(struct cell *cx, const struct wire_capture *cap, const char 
 
 /* Open file descriptors of this process (leak checks). */
 int cell_open_fds(void);
+
+/* Records a value the cell observed ("errno" = "ECONNREFUSED"), reported per lane so the
+ * report can show where socket_wrapper and the kernel disagree. */
+void cell_observe(struct cell *cx, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "ECONNREFUSED", or "0" for no error. */
+const char *cell_errno_name(int e);
 
 /* ---- outcomes ---- */
 void cell_skip(struct cell *cx, const char *fmt, ...)

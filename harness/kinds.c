@@ -5,7 +5,6 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "../transports/addr.h"
 #include "lane.h"
 
 static const struct address_kind all_kinds[] = {
@@ -46,25 +45,4 @@ int kind_host(const struct address_kind *kind, const struct lane *lane, char *bu
         break;
     }
     return n < 0 || (size_t)n >= cap ? -1 : 0;
-}
-
-static bool is_group_literal(const struct address_kind *k)
-{
-    return k->cls == KIND_GROUP && coapmx_is_ip_literal(k->host);
-}
-
-size_t kind_group_count(void)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < sizeof all_kinds / sizeof all_kinds[0]; i++)
-        n += is_group_literal(&all_kinds[i]);
-    return n;
-}
-
-const char *kind_group(size_t i)
-{
-    for (size_t k = 0; k < sizeof all_kinds / sizeof all_kinds[0]; k++)
-        if (is_group_literal(&all_kinds[k]) && i-- == 0)
-            return all_kinds[k].host;
-    return NULL;
 }

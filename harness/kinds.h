@@ -22,9 +22,6 @@ struct address_kind {
 };
 
 const struct address_kind *kind_find(const char *name);
-/* The CoAP multicast groups among the kinds, as literals (for joining them). */
-size_t kind_group_count(void);
-const char *kind_group(size_t i);
 
 /* The host as written in a URI, without brackets. */
 int kind_host(const struct address_kind *kind, const struct lane *lane, char *buf, size_t cap);

@@ -25,7 +25,7 @@ static const char usage[] =
     "                                                 serve /hello, /whoami, /local\n"
     "  transports                                     the transports and their profiles\n"
     "A FILTER is a glob (with * ? [) or a substring of the cell name\n"
-    "<transport>/<scenario>/<address kind>@<lane>; every filter must match.\n";
+    "<transport>/<scenario>/<address kind>@<lane>; a cell runs if any filter matches.\n";
 
 static int cmd_list(const struct coapmx_registry *registry, int argc, char **argv)
 {

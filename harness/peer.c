@@ -14,7 +14,6 @@
 #include "../transports/addr.h"
 #include "../transports/transport.h"
 #include "../transports/coap/codec.h"
-#include "kinds.h"
 
 #define PEER_MAX_SOCKETS   16
 #define PEER_IDLE_LIMIT_MS 120000 /* the cell died without saying quit */
@@ -356,8 +355,8 @@ static int start_responders(struct peer *p, const char *ifname)
                 return -1;
             struct peer_socket *member = &p->sockets[p->count - 1];
             member->reply_via = via;
-            for (size_t g = 0; g < kind_group_count(); g++) {
-                const char *group = kind_group(g);
+            for (size_t g = 0; g < coapmx_all_coap_nodes_count; g++) {
+                const char *group = coapmx_all_coap_nodes[g];
                 bool v6 = strchr(group, ':') != NULL;
                 if (v6 == (family == AF_INET6) && join(member->fd, group, ifindex) != 0) {
                     fprintf(stderr, "peer: cannot join %s on %s: %s\n", group, ifname,

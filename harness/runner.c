@@ -30,10 +30,10 @@ static bool matches(const struct runner_options *opt, const char *name)
     for (size_t i = 0; i < opt->pattern_count; i++) {
         const char *p = opt->patterns[i];
         bool glob = strpbrk(p, "*?[") != NULL;
-        if (glob ? fnmatch(p, name, 0) != 0 : strstr(name, p) == NULL)
-            return false;
+        if (glob ? fnmatch(p, name, 0) == 0 : strstr(name, p) != NULL)
+            return true;
     }
-    return true;
+    return opt->pattern_count == 0;
 }
 
 static int append(struct cell_list *list, size_t *cap, const struct cell_result *r)
@@ -70,6 +70,8 @@ int runner_select(const struct coapmx_registry *registry, const struct runner_op
                 continue;
             for (size_t s = 0; s < all_scenarios.count; s++) {
                 const struct scenario *sc = all_scenarios.items[s];
+                if (sc->applies != NULL && !sc->applies(ops->profile))
+                    continue;
                 for (const char *const *k = sc->kinds; *k != NULL; k++) {
                     struct cell_result r = {.status = CELL_ERROR};
                     snprintf(r.name, sizeof r.name, "%s/%s/%s@%s", ops->name, sc->id, *k,
@@ -220,6 +222,9 @@ static void read_result(const struct slot *slot, int wait_status, struct cell_re
         if (fgets(r->reason, sizeof r->reason, f) == NULL)
             r->reason[0] = '\0';
         r->reason[strcspn(r->reason, "\n")] = '\0';
+        if (fgets(r->observed, sizeof r->observed, f) == NULL)
+            r->observed[0] = '\0';
+        r->observed[strcspn(r->observed, "\n")] = '\0';
     } else if (WIFSIGNALED(wait_status)) {
         r->status = CELL_ERROR;
         snprintf(r->reason, sizeof r->reason, "crashed with signal %d (%s); see output",

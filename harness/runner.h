@@ -12,7 +12,7 @@
 #define RUNNER_MAX_PATTERNS 32
 
 struct runner_options {
-    const char *patterns[RUNNER_MAX_PATTERNS]; /* glob or substring of the cell name; all match */
+    const char *patterns[RUNNER_MAX_PATTERNS]; /* glob or substring of the cell name; any */
     size_t pattern_count;
     const char *exact;      /* one cell by its full name */
     const char *transport;  /* only this transport */

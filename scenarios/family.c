@@ -41,15 +41,38 @@ static void unresolvable_name(struct cell *cx)
     CX_EXPECT_INT(cx, coapmx_endpoint_pending(ep), 0, "requests left pending");
 }
 
-const struct scenario scenario_f1 = {"F1-v4-only-name", "a v4-only name is reached over IPv4",
-                                     KINDS("v4.test"), true, family_per_policy};
-const struct scenario scenario_f2 = {"F2-v6-only-name", "a v6-only name is reached over IPv6",
-                                     KINDS("v6.test"), true, family_per_policy};
-const struct scenario scenario_f3 = {"F3-dual-v6-first", "dual-stack name listing IPv6 first",
-                                     KINDS("dual.test"), true, family_per_policy};
-const struct scenario scenario_f4 = {"F4-dual-v4-first",
-                                     "dual-stack name listing IPv4 first: first-listed or IPv6",
-                                     KINDS("dual4.test"), true, family_per_policy};
-const struct scenario scenario_f6 = {"F6-unresolvable",
-                                     "an unknown name: resolution error naming it, nothing sent",
-                                     KINDS("unknown"), false, unresolvable_name};
+const struct scenario scenario_f1 = {
+    .id = "F1-v4-only-name",
+    .title = "a v4-only name is reached over IPv4",
+    .kinds = KINDS("v4.test"),
+    .traffic = true,
+    .run = family_per_policy,
+};
+const struct scenario scenario_f2 = {
+    .id = "F2-v6-only-name",
+    .title = "a v6-only name is reached over IPv6",
+    .kinds = KINDS("v6.test"),
+    .traffic = true,
+    .run = family_per_policy,
+};
+const struct scenario scenario_f3 = {
+    .id = "F3-dual-v6-first",
+    .title = "dual-stack name listing IPv6 first",
+    .kinds = KINDS("dual.test"),
+    .traffic = true,
+    .run = family_per_policy,
+};
+const struct scenario scenario_f4 = {
+    .id = "F4-dual-v4-first",
+    .title = "dual-stack name listing IPv4 first: first-listed or IPv6",
+    .kinds = KINDS("dual4.test"),
+    .traffic = true,
+    .run = family_per_policy,
+};
+const struct scenario scenario_f6 = {
+    .id = "F6-unresolvable",
+    .title = "an unknown name: resolution error naming it, nothing sent",
+    .kinds = KINDS("unknown"),
+    .traffic = false,
+    .run = unresolvable_name,
+};

@@ -85,6 +85,7 @@ static void stranger_ping(struct cell *cx)
     client_address(cx, family, client_port, &client);
     static const uint8_t ping[] = {0x40, 0x00, 0x77, 0x77};
     int send_errno = cell_peer_send(cx, (void *)&stranger, (void *)&client, ping, sizeof ping);
+    cell_observe(cx, "stranger_send", "%s", cell_errno_name(send_errno));
     /* A second exchange on the same socket: a queued ping is processed before its response. */
     cell_get(cx, ep, 0, "hello");
     struct wire_filter rst = WIRE_FILTER_ANY;
@@ -104,8 +105,17 @@ static void stranger_ping(struct cell *cx)
     CX_EXPECT_INT(cx, t->stats.datagrams_received, 2, "datagrams the client received");
 }
 
-const struct scenario scenario_r1 = {"R1-server-role",
-                                     "opening as a server: serves requests, or refused",
-                                     KINDS("v4", "v6"), true, server_role};
-const struct scenario scenario_r3 = {"R3-stranger", "a ping from a never-addressed host",
-                                     KINDS("v4", "v6"), true, stranger_ping};
+const struct scenario scenario_r1 = {
+    .id = "R1-server-role",
+    .title = "opening as a server: serves requests, or refused",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = server_role,
+};
+const struct scenario scenario_r3 = {
+    .id = "R3-stranger",
+    .title = "a ping from a never-addressed host",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = stranger_ping,
+};

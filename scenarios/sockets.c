@@ -107,14 +107,31 @@ static void name_and_literal(struct cell *cx)
               cell_host(cx), by_literal, hostinfo, separate ? "different" : "the same");
 }
 
-const struct scenario scenario_s1 = {"S1-sockets-at-open", "sockets before the first request",
-                                     KINDS("v4", "v6"), true, sockets_before_first_request};
-const struct scenario scenario_s2 = {"S2-socket-model",
-                                     "connected per-peer socket or one shared [::] socket",
-                                     KINDS("v4", "v6"), true, socket_model};
+const struct scenario scenario_s1 = {
+    .id = "S1-sockets-at-open",
+    .title = "sockets before the first request",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = sockets_before_first_request,
+};
+const struct scenario scenario_s2 = {
+    .id = "S2-socket-model",
+    .title = "connected per-peer socket or one shared [::] socket",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = socket_model,
+};
 const struct scenario scenario_s3 = {
-    "S3-same-authority-reuse", "a second request to one authority reuses socket and port",
-    KINDS("v4", "v6", "dual.test"), true, same_authority_reuses_port};
-const struct scenario scenario_s4 = {"S4-name-and-literal",
-                                     "a name and its literal: one socket or two, per profile",
-                                     KINDS("v4.test", "v6.test"), true, name_and_literal};
+    .id = "S3-same-authority-reuse",
+    .title = "a second request to one authority reuses socket and port",
+    .kinds = KINDS("v4", "v6", "dual.test"),
+    .traffic = true,
+    .run = same_authority_reuses_port,
+};
+const struct scenario scenario_s4 = {
+    .id = "S4-name-and-literal",
+    .title = "a name and its literal: one socket or two, per profile",
+    .kinds = KINDS("v4.test", "v6.test"),
+    .traffic = true,
+    .run = name_and_literal,
+};

@@ -28,7 +28,10 @@ struct pending {
     coapmx_response_cb cb;
     void *arg;
     bool failing; /* selected by fail_matching */
+    uint32_t collect_ms;
 };
+
+#define COAPMX_COLLECT_DEFAULT_MS 5000
 
 struct coapmx_endpoint {
     struct coapmx_transport *t;
@@ -144,6 +147,10 @@ static void on_request_timer(void *arg)
         p->timer = coapmx_loop_timer(ep->t->loop, p->timeout_ms, on_request_timer, p);
         return;
     }
+    if (p->remote.is_multicast) {
+        finish(ep, p, NULL, NULL); /* the collection window closed */
+        return;
+    }
     if (p->type == COAP_CON)
         coapmx_fail(&err, COAPMX_ETIMEOUT, 0,
                     "no response from %s after %u transmissions of message 0x%04x",
@@ -226,6 +233,11 @@ static void handle_response(struct coapmx_endpoint *ep, const struct coapmx_mess
         return;
     }
     ep->stats.responses_matched++;
+    if (p->remote.is_multicast) {
+        if (p->cb != NULL)
+            p->cb(p->arg, m, NULL); /* more may come until the window closes */
+        return;
+    }
     finish(ep, p, m, NULL);
 }
 
@@ -470,6 +482,7 @@ static int build_request(struct coapmx_endpoint *ep, const struct coapmx_request
     msg->payload_len = req->payload_len;
     p->mid = msg->mid;
     p->type = req->type;
+    p->collect_ms = req->collect_ms ? req->collect_ms : COAPMX_COLLECT_DEFAULT_MS;
     return 0;
 }
 
@@ -504,7 +517,9 @@ static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, const s
     if (coapmx_transport_send(ep->t, &p->remote, copy, len, err) != 0)
         return -1;
     p->transmissions = 1;
-    p->timeout_ms = p->type == COAP_CON ? first_timeout(ep) : ep->config.protocol.non_lifetime_ms;
+    p->timeout_ms = p->type == COAP_CON      ? first_timeout(ep)
+                    : p->remote.is_multicast ? p->collect_ms
+                                             : ep->config.protocol.non_lifetime_ms;
     p->timer = coapmx_loop_timer(ep->t->loop, p->timeout_ms, on_request_timer, p);
     return 0;
 }
@@ -577,10 +592,14 @@ static void on_wait_response(void *arg, const struct coapmx_message *resp,
                              const struct coapmx_error *err)
 {
     struct wait_state *w = arg;
+    if (w->done)
+        return;
     w->done = true;
-    if (err != NULL) {
-        if (w->err != NULL)
+    if (resp == NULL) {
+        if (w->err != NULL && err != NULL)
             *w->err = *err;
+        else
+            coapmx_fail(w->err, COAPMX_ETIMEOUT, 0, "no response from the group");
         w->rc = -1;
         return;
     }
@@ -600,10 +619,11 @@ int coapmx_request_wait(struct coapmx_endpoint *ep, const struct coapmx_request 
     int64_t id = coapmx_request_start(ep, req, on_wait_response, &w, err);
     if (id < 0)
         return -1;
-    if (!coapmx_loop_run_until(ep->t->loop, wait_done, &w, timeout_ms)) {
-        coapmx_request_cancel(ep, id);
+    bool done = coapmx_loop_run_until(ep->t->loop, wait_done, &w, timeout_ms);
+    /* A group request is still collecting, and its callback points at this frame. */
+    coapmx_request_cancel(ep, id);
+    if (!done)
         return coapmx_fail(err, COAPMX_ETIMEOUT, 0, "no response to %s within %llu ms", req->uri,
                            (unsigned long long)timeout_ms);
-    }
     return w.rc;
 }

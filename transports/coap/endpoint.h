@@ -78,9 +78,12 @@ struct coapmx_request {
     const char *uri; /* coap://host[:port]/path?query */
     const uint8_t *payload;
     size_t payload_len;
+    uint32_t collect_ms; /* group requests: how long responses are collected; 0: 5000 */
 };
 
-/* resp is NULL when err is set; both live only during the callback. */
+/* resp is NULL when err is set; both live only during the callback. A group request's callback
+ * runs once per response (from any responder) and, when its window closes, once more with
+ * both resp and err NULL. */
 typedef void (*coapmx_response_cb)(void *arg, const struct coapmx_message *resp,
                                    const struct coapmx_error *err);
 
