@@ -18,5 +18,10 @@ struct artifact_paths {
 void artifact_paths(const char *cell_dir, const char *cell_name, struct artifact_paths *out);
 /* Just the stem, e.g. for a cell directory name. */
 void artifact_stem(const char *cell_name, char *buf, size_t cap);
+/* rm -rf, without following symlinks. */
+void artifact_remove_tree(const char *path);
+
+/* Scratch directories: short paths under /tmp named by runner and slot ("<pid>x<slot>"). */
+#define ARTIFACT_SCRATCH_PREFIX "/tmp/coapmx-"
 
 #endif

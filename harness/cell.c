@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -205,6 +206,7 @@ static int start_peer(struct cell *cx)
     if (cx->peer_pid < 0)
         return -1;
     if (cx->peer_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* the peer never outlives its cell */
         close(pair[0]);
         int control = dup(pair[1]); /* without CLOEXEC, so the peer inherits it */
         exec_peer(cx, control);

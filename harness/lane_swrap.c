@@ -1,13 +1,16 @@
 /* The socket_wrapper lane: every cell gets its own SOCKET_WRAPPER_DIR (its own network), an
  * nss_wrapper hosts file, and captures written by socket_wrapper itself. The peer is host 10,
  * a stranger host 11, the transport under test host 20. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "artifacts.h"
 #include "lane.h"
 
 #define SWRAP_CLIENT_IFACE "20"
@@ -36,9 +39,24 @@ static void swrap_nothing_to_clean(const struct lane *lane, const char *instance
     (void)instance; /* the runner removes the scratch directory, which is the whole network */
 }
 
-static void swrap_nothing_stale(const struct lane *lane)
+/* A runner that died left its cells' networks (scratch directories) behind. */
+static void swrap_reap_stale(const struct lane *lane)
 {
     (void)lane;
+    DIR *d = opendir("/tmp");
+    if (d == NULL)
+        return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[300];
+        int owner;
+        snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+        if (strncmp(path, ARTIFACT_SCRATCH_PREFIX, strlen(ARTIFACT_SCRATCH_PREFIX)) != 0 ||
+            sscanf(path + strlen(ARTIFACT_SCRATCH_PREFIX), "%dx", &owner) != 1 || owner <= 0 ||
+            kill(owner, 0) == 0 || errno == EPERM)
+            continue;
+        artifact_remove_tree(path);
+    }
+    closedir(d);
 }
 
 static int swrap_enter_cell(const struct lane *lane, const char *scratch, const char *local_pcap,
@@ -91,7 +109,7 @@ const struct lane lane_swrap = {
     .enter_cell = swrap_enter_cell,
     .enter_peer = swrap_enter_peer,
     .cleanup = swrap_nothing_to_clean,
-    .reap_stale = swrap_nothing_stale,
+    .reap_stale = swrap_reap_stale,
 };
 
 static const struct lane *const all_lanes[] = {&lane_swrap, &lane_netns};

@@ -3,12 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -116,19 +116,6 @@ static int mkdir_p(const char *path)
     return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-static void remove_tree(const char *path)
-{
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- running cells ---- */
 
 struct slot {
@@ -155,6 +142,9 @@ static double now_s(void)
 static void exec_cell(const struct lane *lane, const char *name, const struct slot *slot)
 {
     signal(SIGPIPE, SIG_DFL);
+    /* A cell never outlives its runner, even one killed with SIGKILL. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+        _exit(125);
     int out = open(slot->paths.output, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
         _exit(125);
@@ -174,14 +164,14 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
     snprintf(slot->instance, sizeof slot->instance, "%dx%u", (int)getpid(), slot->number);
     snprintf(slot->dir, sizeof slot->dir, "%s/cells/%.150s", opt->report_dir, "");
     artifact_stem(cell->name, slot->dir + strlen(slot->dir), sizeof slot->dir - strlen(slot->dir));
-    remove_tree(slot->dir);
+    artifact_remove_tree(slot->dir);
     if (mkdir_p(slot->dir) != 0) {
         fprintf(stderr, "coapmx: cannot create %s: %s\n", slot->dir, strerror(errno));
         return -1;
     }
     artifact_paths(slot->dir, cell->name, &slot->paths);
     snprintf(slot->scratch, sizeof slot->scratch, "/tmp/coapmx-%d-%zu", (int)getpid(), slot->index);
-    remove_tree(slot->scratch);
+    artifact_remove_tree(slot->scratch);
     if (mkdir(slot->scratch, 0700) != 0) {
         fprintf(stderr, "coapmx: cannot create %s: %s\n", slot->scratch, strerror(errno));
         return -1;
@@ -241,10 +231,10 @@ static void read_result(const struct slot *slot, int wait_status, struct cell_re
 static void retain_artifacts(const struct runner_options *opt, const struct slot *slot,
                              struct cell_result *r)
 {
-    remove_tree(slot->scratch);
+    artifact_remove_tree(slot->scratch);
     bool keep = opt->keep_pcaps || r->status == CELL_FAIL || r->status == CELL_ERROR;
     if (!keep) {
-        remove_tree(slot->dir);
+        artifact_remove_tree(slot->dir);
         return;
     }
     size_t skip = strlen(opt->report_dir) + 1; /* report paths are relative to the report */
@@ -299,7 +289,7 @@ static void abandon(struct slot *slots, unsigned jobs)
         waitpid(slots[s].pid, NULL, 0);
         slots[s].lane->cleanup(slots[s].lane, slots[s].instance);
         close(slots[s].pidfd);
-        remove_tree(slots[s].scratch);
+        artifact_remove_tree(slots[s].scratch);
         slots[s].busy = false;
     }
 }
