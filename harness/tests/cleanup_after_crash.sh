@@ -45,4 +45,5 @@ done
   --report "$work/reap" --quiet >/dev/null || true
 [ "$(ours "${runner}x")" -eq 0 ] || fail "namespaces of the dead runner were not reaped"
 ! compgen -G "/tmp/coapmx-${runner}x*" >/dev/null || fail "scratch dirs of the dead runner were not reaped"
+[ "$(ip -o link show 2>/dev/null | grep -c ' cmx-')" -eq 0 ] || fail "a veth of ours is left in the root namespace"
 echo "the next run reaped everything the dead runner left"
