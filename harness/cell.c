@@ -20,11 +20,12 @@
 #include "../transports/addr.h"
 #include "artifacts.h"
 
-#define CELL_MAX_ENDPOINTS 8
-#define CELL_MAX_MESSAGES  16
-#define CELL_WAIT_MS       10000 /* a request on loopback answers in well under a millisecond */
-#define PEER_START_MS      10000
-#define PEER_STOP_MS       5000
+#define CELL_MAX_ENDPOINTS  8
+#define CELL_MAX_MESSAGES   16
+#define CELL_WAIT_MS        10000 /* a request on loopback answers in well under a millisecond */
+#define PEER_START_MS       10000
+#define PEER_STOP_MS        5000
+#define CELL_CLOCK_START_MS 1000000 /* virtual; far from 0 so that no arithmetic underflows */
 
 struct cell {
     char name[CELL_NAME_MAX];
@@ -35,7 +36,11 @@ struct cell {
     const struct lane *lane;
     char host[256];
     struct artifact_paths paths;
+    struct coapmx_clock clock; /* virtual: protocol time passes only when nothing is ready */
     struct coapmx_loop *loop;
+    uint64_t seed;
+    unsigned endpoints_opened;
+    struct coapmx_protocol protocol;
     struct coapmx_endpoint *endpoints[CELL_MAX_ENDPOINTS];
     size_t endpoint_count;
     struct coapmx_message *messages[CELL_MAX_MESSAGES];
@@ -281,9 +286,10 @@ struct coapmx_endpoint *cell_open(struct cell *cx, const struct coapmx_transport
         coapmx_transport_open(cx->ops, cx->loop, config ? config : &client, err);
     if (t == NULL)
         return NULL;
-    struct coapmx_endpoint_config ec = {
-        .seed = 0x5eed, .handler = handler, .handler_arg = handler_arg};
-    coapmx_protocol_defaults(&ec.protocol);
+    struct coapmx_endpoint_config ec = {.seed = cx->seed + cx->endpoints_opened++,
+                                        .protocol = cx->protocol,
+                                        .handler = handler,
+                                        .handler_arg = handler_arg};
     struct coapmx_endpoint *ep = coapmx_endpoint_new(t, &ec, err);
     if (ep == NULL) {
         coapmx_transport_close(t);
@@ -366,6 +372,35 @@ bool cell_run_until(struct cell *cx, struct coapmx_endpoint *ep, bool (*done)(vo
 {
     (void)ep; /* every endpoint of a cell shares the cell's loop */
     return coapmx_loop_run_until(cx->loop, done, arg, CELL_WAIT_MS);
+}
+
+static bool never(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+bool cell_wait(struct cell *cx, bool (*done)(void *arg), void *arg, uint64_t ms)
+{
+    return coapmx_loop_run_until(cx->loop, done, arg, ms);
+}
+
+void cell_advance(struct cell *cx, uint64_t ms)
+{
+    coapmx_loop_run_until(cx->loop, never, NULL, ms);
+}
+
+uint64_t cell_now_ms(const struct cell *cx)
+{
+    return coapmx_loop_now(cx->loop);
+}
+
+void cell_peer_behave(struct cell *cx, const char *behaviour)
+{
+    char command[128], reply[128];
+    snprintf(command, sizeof command, "behave %s\n", behaviour);
+    peer_command(cx, command, reply, sizeof reply);
+    CX_EXPECT(cx, strcmp(reply, "ok") == 0, "the peer refused '%s': %s", behaviour, reply);
 }
 
 /* ---- expectations ---- */
@@ -564,6 +599,30 @@ static int parse_cell_name(struct cell *cx, const struct coapmx_registry *regist
     return cx->ops && cx->kind && cx->lane && cx->scenario ? 0 : -1;
 }
 
+/* Before the virtual clock jumps, everything the peer has to say must have arrived. */
+static void sync_peer_when_idle(void *arg)
+{
+    cell_peer_sync(arg);
+}
+
+/* Per run: the protocol constants (COAPMX_PROTOCOL) and the seed (COAPMX_SEED), mixed with
+ * the cell's name so that every cell has its own reproducible randomness. */
+static int configure_protocol(struct cell *cx)
+{
+    struct coapmx_error err;
+    const char *text = getenv("COAPMX_PROTOCOL"), *run_seed = getenv("COAPMX_SEED");
+    coapmx_protocol_defaults(&cx->protocol);
+    if (text != NULL && coapmx_protocol_parse(&cx->protocol, text, &err) != 0) {
+        snprintf(cx->reason, sizeof cx->reason, "%s", err.message);
+        return -1;
+    }
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (const char *p = cx->name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    cx->seed = h ^ (run_seed ? strtoull(run_seed, NULL, 0) : 1);
+    return 0;
+}
+
 static int write_result(const struct cell *cx, enum cell_status status)
 {
     char path[1100];
@@ -591,9 +650,17 @@ int cell_main(const struct coapmx_registry *registry, int argc, char **argv)
         write_result(&cx, CELL_ERROR);
         return 1;
     }
-    cx.loop = coapmx_loop_new(NULL);
+    if (configure_protocol(&cx) != 0) {
+        write_result(&cx, CELL_ERROR);
+        stop_peer(&cx);
+        return 1;
+    }
+    coapmx_clock_virtual_init(&cx.clock, CELL_CLOCK_START_MS);
+    cx.loop = coapmx_loop_new(&cx.clock);
+    coapmx_loop_set_idle_hook(cx.loop, sync_peer_when_idle, &cx);
     cx.fd_baseline = cell_open_fds();
-    printf("cell %s: %s\n", cx.name, cx.scenario->title);
+    printf("cell %s: %s\nseed 0x%016llx (rerun with the same --seed to reproduce)\n", cx.name,
+           cx.scenario->title, (unsigned long long)cx.seed);
     const struct CMUnitTest tests[] = {{.name = cx.name,
                                         .test_func = run_scenario,
                                         .setup_func = NULL,

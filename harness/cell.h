@@ -66,6 +66,15 @@ int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type
 /* GET (CON) that must succeed with 2.05; fails the cell otherwise. */
 const struct coapmx_message *cell_get(struct cell *cx, struct coapmx_endpoint *ep, uint16_t port,
                                       const char *path);
+/* Cells run on a virtual clock: time passes only when nothing is ready (after the peer has
+ * delivered everything), so protocol timeouts take no wall time and repeat exactly. */
+uint64_t cell_now_ms(const struct cell *cx);
+/* cell_run_until with a bound of `ms` protocol time (for waits longer than a round trip). */
+bool cell_wait(struct cell *cx, bool (*done)(void *arg), void *arg, uint64_t ms);
+/* Lets `ms` of protocol time pass, handling whatever happens meanwhile. */
+void cell_advance(struct cell *cx, uint64_t ms);
+/* Scripts the peer's next answers (see peer.h: "drop N", "separate-later", ...). */
+void cell_peer_behave(struct cell *cx, const char *behaviour);
 /* Runs the endpoint's loop until done(arg) or a bounded time; false on timeout. */
 bool cell_run_until(struct cell *cx, struct coapmx_endpoint *ep, bool (*done)(void *arg),
                     void *arg);

@@ -18,6 +18,7 @@ static const char usage[] =
     "  list [FILTER...] [--transport T] [--lane L]    the matrix cells, one per line\n"
     "  run  [FILTER...] [--transport T] [--lane L] [--report DIR] [-j N] [--timeout S]\n"
     "       [--keep-pcaps] [--exact CELL] [--quiet]   run cells; write DIR/summary.md,\n"
+    "       [--seed N] [--protocol ack_timeout_ms=2000,max_retransmit=4,nstart=1,...]\n"
     "                                                 junit.xml, results.tap, cells/\n"
     "  pcap FILE                                      one line per datagram of a capture\n"
     "  get  [--transport T] [--non] [--timeout MS] URI  a request with the stack under test\n"

@@ -27,7 +27,24 @@ struct peer_socket {
     struct peer_socket *reply_via; /* group sockets answer from a unicast socket */
 };
 
+/* What the scenario scripted for the next requests (control command "behave"). */
+struct behaviour {
+    unsigned drop;       /* ignore this many requests */
+    bool separate_later; /* empty ACK now, the CON response on "release" */
+    bool duplicate;      /* send the next response twice */
+    bool spoof;          /* first send the next response from the stranger */
+    bool wrong_token;    /* first send the next response with another token */
+    struct {             /* the separate response waiting for "release" */
+        bool present;
+        struct peer_socket *via;
+        struct sockaddr_storage to;
+        size_t len;
+        uint8_t bytes[1024];
+    } held;
+};
+
 struct peer {
+    struct behaviour behave;
     struct peer_socket sockets[PEER_MAX_SOCKETS];
     size_t count;
     int control;
@@ -57,12 +74,70 @@ static void reply(struct peer_socket *ps, const struct sockaddr_storage *to, con
         fprintf(stderr, "peer: send from %s failed: %s\n", ps->hostinfo, strerror(errno));
 }
 
+/* The stranger's socket of the same family and port as ps (the bind list's order). */
+static struct peer_socket *stranger_of(struct peer *p, const struct peer_socket *ps)
+{
+    struct peer_socket *last = NULL;
+    for (size_t i = 0; i < p->count; i++) {
+        struct peer_socket *c = &p->sockets[i];
+        if (c->reply_via == NULL && c->addr.ss_family == ps->addr.ss_family &&
+            coapmx_sockaddr_port((const struct sockaddr *)&c->addr) ==
+                coapmx_sockaddr_port((const struct sockaddr *)&ps->addr))
+            last = c;
+    }
+    return last;
+}
+
+static void send_scripted(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                          struct coap_msg *resp)
+{
+    static uint8_t out[65536];
+    size_t out_len;
+    struct behaviour *b = &p->behave;
+    if (b->wrong_token) {
+        b->wrong_token = false;
+        resp->token[0] ^= 0xff;
+        if (coap_encode(resp, out, sizeof out, &out_len) == COAP_OK)
+            reply(ps, to, out, out_len);
+        resp->token[0] ^= 0xff;
+    }
+    if (coap_encode(resp, out, sizeof out, &out_len) != COAP_OK)
+        return;
+    if (b->spoof) {
+        b->spoof = false;
+        reply(stranger_of(p, ps), to, out, out_len);
+    }
+    reply(ps, to, out, out_len);
+    if (b->duplicate) {
+        b->duplicate = false;
+        reply(ps, to, out, out_len);
+    }
+}
+
+/* Answers now as an empty ACK, and keeps the response as a separate CON for "release". */
+static bool hold_separate(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                          const struct coap_msg *req, struct coap_msg *resp)
+{
+    struct behaviour *b = &p->behave;
+    if (!b->separate_later || req->type != COAP_CON)
+        return false;
+    b->separate_later = false;
+    uint8_t ack[4] = {0x60, 0x00, (uint8_t)(req->mid >> 8), (uint8_t)req->mid};
+    reply(ps, to, ack, sizeof ack);
+    resp->type = COAP_CON;
+    resp->mid = p->next_mid++;
+    b->held.present =
+        coap_encode(resp, b->held.bytes, sizeof b->held.bytes, &b->held.len) == COAP_OK;
+    b->held.via = ps;
+    b->held.to = *to;
+    return true;
+}
+
 static void respond(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
                     const struct coap_msg *req, uint8_t code, const void *payload, size_t len)
 {
     if (ps->reply_via != NULL)
         ps = ps->reply_via;
-    static uint8_t out[65536];
     struct coap_msg resp;
     bool piggyback = req->type == COAP_CON;
     coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, code,
@@ -70,9 +145,8 @@ static void respond(struct peer *p, struct peer_socket *ps, const struct sockadd
     coap_msg_set_token(&resp, req->token, req->token_len);
     resp.payload = payload;
     resp.payload_len = len;
-    size_t out_len;
-    if (coap_encode(&resp, out, sizeof out, &out_len) == COAP_OK)
-        reply(ps, to, out, out_len);
+    if (!hold_separate(p, ps, to, req, &resp))
+        send_scripted(p, ps, to, &resp);
 }
 
 static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *from,
@@ -123,7 +197,10 @@ static void handle_datagram(struct peer *p, struct peer_socket *ps)
         reply(ps, &from, rst, sizeof rst);
     } else if (COAP_CODE_CLASS(msg.code) == 0 && msg.code != COAP_EMPTY &&
                (msg.type == COAP_CON || msg.type == COAP_NON)) {
-        serve(p, ps, &from, &msg);
+        if (p->behave.drop > 0)
+            p->behave.drop--; /* lost: captured as received, never answered */
+        else
+            serve(p, ps, &from, &msg);
     } else if (COAP_CODE_CLASS(msg.code) != 0 && msg.type == COAP_CON) {
         uint8_t ack[4] = {0x60, 0x00, (uint8_t)(msg.mid >> 8), (uint8_t)msg.mid};
         reply(ps, &from, ack, sizeof ack);
@@ -214,6 +291,28 @@ static void command_send(struct peer *p, char *args)
         say(p, "ok");
 }
 
+static int set_behaviour(struct peer *p, const char *what)
+{
+    struct behaviour *b = &p->behave;
+    unsigned n;
+    if (sscanf(what, "drop %u", &n) == 1)
+        b->drop = n;
+    else if (strncmp(what, "separate-later", 14) == 0)
+        b->separate_later = true;
+    else if (strncmp(what, "release", 7) == 0 && b->held.present) {
+        reply(b->held.via, &b->held.to, b->held.bytes, b->held.len);
+        b->held.present = false;
+    } else if (strncmp(what, "duplicate", 9) == 0)
+        b->duplicate = true;
+    else if (strncmp(what, "spoof", 5) == 0)
+        b->spoof = true;
+    else if (strncmp(what, "wrong-token", 11) == 0)
+        b->wrong_token = true;
+    else
+        return -1;
+    return 0;
+}
+
 /* Returns false on quit or when the cell went away. */
 static bool handle_control(struct peer *p)
 {
@@ -227,6 +326,8 @@ static bool handle_control(struct peer *p)
     } else if (strncmp(line, "sync", 4) == 0) {
         drain(p);
         say(p, "ok");
+    } else if (strncmp(line, "behave ", 7) == 0) {
+        say(p, set_behaviour(p, line + 7) == 0 ? "ok" : "err 22 unknown behaviour");
     } else if (strncmp(line, "quit", 4) == 0) {
         return false;
     } else {

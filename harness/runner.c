@@ -139,6 +139,8 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+static const struct runner_options *run_options;
+
 static void exec_cell(const struct lane *lane, const char *name, const struct slot *slot)
 {
     signal(SIGPIPE, SIG_DFL);
@@ -149,7 +151,9 @@ static void exec_cell(const struct lane *lane, const char *name, const struct sl
     if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
         _exit(125);
     close(out);
-    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap, slot->instance) != 0)
+    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap, slot->instance) != 0 ||
+        (run_options->seed && setenv("COAPMX_SEED", run_options->seed, 1) != 0) ||
+        (run_options->protocol && setenv("COAPMX_PROTOCOL", run_options->protocol, 1) != 0))
         _exit(125);
     execl("/proc/self/exe", "coapmx", "__cell", name, "--dir", slot->dir, (char *)NULL);
     fprintf(stderr, "runner: cannot exec the cell: %s\n", strerror(errno));
@@ -398,6 +402,7 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
         if (lanes[l]->available(lanes[l], why, sizeof why))
             lanes[l]->reap_stale(lanes[l]);
     }
+    run_options = opt;
     double started = now_s();
     if (!opt->quiet)
         printf("coapmx: running %zu cells, %u at a time, report in %s\n", cells->count, jobs,
@@ -461,6 +466,21 @@ int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool
             if (strcmp(v, "all") != 0 && lane_find(v) == NULL)
                 goto bad_value;
             opt->lane = v;
+        } else if (strcmp(a, "--seed") == 0 && v) {
+            char *end;
+            strtoull(v, &end, 0);
+            if (*end != '\0')
+                goto bad_value;
+            opt->seed = v;
+        } else if (strcmp(a, "--protocol") == 0 && v) {
+            struct coapmx_protocol check;
+            struct coapmx_error err;
+            coapmx_protocol_defaults(&check);
+            if (coapmx_protocol_parse(&check, v, &err) != 0) {
+                fprintf(stderr, "coapmx: --protocol: %s\n", err.message);
+                return -1;
+            }
+            opt->protocol = v;
         } else if (strcmp(a, "--exact") == 0 && v) {
             opt->exact = v;
         } else if (strcmp(a, "--report-root") == 0 && v && ctest_root) {

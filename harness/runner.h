@@ -20,6 +20,8 @@ struct runner_options {
     const char *report_dir; /* default "report" */
     unsigned jobs;          /* 0: number of CPUs */
     unsigned timeout_s;     /* per cell; 0: 60 */
+    const char *seed;       /* run seed (mixed with each cell's name); NULL: 1 */
+    const char *protocol;   /* "ack_timeout_ms=...,..." for every cell; NULL: RFC 7252 values */
     bool keep_pcaps;
     bool quiet;
 };

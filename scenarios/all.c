@@ -19,6 +19,11 @@ extern const struct scenario scenario_n4;
 extern const struct scenario scenario_n5;
 extern const struct scenario scenario_n6;
 extern const struct scenario scenario_n7;
+extern const struct scenario scenario_l1;
+extern const struct scenario scenario_l3;
+extern const struct scenario scenario_l4;
+extern const struct scenario scenario_l5;
+extern const struct scenario scenario_l7;
 extern const struct scenario scenario_m1;
 extern const struct scenario scenario_m2;
 extern const struct scenario scenario_m3;
@@ -51,6 +56,11 @@ static const struct scenario *const items[] = {
     &scenario_n5,
     &scenario_n6,
     &scenario_n7,
+    &scenario_l1,
+    &scenario_l3,
+    &scenario_l4,
+    &scenario_l5,
+    &scenario_l7,
     &scenario_m1,
     &scenario_m2,
     &scenario_m3,

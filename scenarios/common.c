@@ -28,6 +28,25 @@ const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wi
     cell_fail(cx, "the peer's capture holds no request #%zu to the peer", nth + 1);
 }
 
+size_t encode_bare(struct cell *cx, enum coap_type type, uint8_t code, uint16_t mid,
+                   const char *token, uint8_t *buf, size_t cap)
+{
+    struct coap_msg m;
+    size_t len = 0;
+    coap_msg_init(&m, type, code, mid);
+    coap_msg_set_token(&m, (const uint8_t *)token, strlen(token));
+    CX_EXPECT(cx, coap_encode(&m, buf, cap, &len) == COAP_OK, "cannot encode a test message");
+    return len;
+}
+
+void client_seen_by_peer(struct cell *cx, struct sockaddr_storage *client,
+                         struct sockaddr_storage *peer)
+{
+    const struct wire_datagram *first = nth_request_at_peer(cx, cell_wire(cx), 0);
+    *client = first->src;
+    *peer = first->dst;
+}
+
 uint16_t wire_src_port(const struct wire_datagram *dg)
 {
     return coapmx_sockaddr_port((const struct sockaddr *)&dg->src);

@@ -11,6 +11,12 @@
 const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wire_capture *cap,
                                                 size_t nth);
 uint16_t wire_src_port(const struct wire_datagram *dg);
+/* Encodes a header-only message (token up to 8 bytes) into buf; returns its length. */
+size_t encode_bare(struct cell *cx, enum coap_type type, uint8_t code, uint16_t mid,
+                   const char *token, uint8_t *buf, size_t cap);
+/* The client's address and port as the peer sees it, from its first request. */
+void client_seen_by_peer(struct cell *cx, struct sockaddr_storage *client,
+                         struct sockaddr_storage *peer);
 /* Fails the cell unless the response carries exactly `text` as payload. */
 void expect_payload(struct cell *cx, const struct coapmx_message *m, const char *text);
 

@@ -2,6 +2,7 @@
 #include "endpoint.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -44,6 +45,8 @@ struct coapmx_endpoint {
     bool shut_down;
     bool malformed_logged;
     struct coapmx_message *incoming;
+    struct coapmx_transmission log[COAPMX_TRANSMISSION_LOG];
+    size_t log_count; /* total ever; the log keeps the last ones */
     uint8_t out[COAPMX_DATAGRAM_MAX];
 };
 
@@ -52,7 +55,68 @@ void coapmx_protocol_defaults(struct coapmx_protocol *p)
     p->ack_timeout_ms = 2000;
     p->ack_random_factor_milli = 1500;
     p->max_retransmit = 4;
+    p->nstart = 1;
+    p->exchange_lifetime_ms = 247000;
     p->non_lifetime_ms = 145000;
+}
+
+int coapmx_protocol_parse(struct coapmx_protocol *p, const char *text, struct coapmx_error *err)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } fields[] = {
+        {"ack_timeout_ms", offsetof(struct coapmx_protocol, ack_timeout_ms)},
+        {"ack_random_factor_milli", offsetof(struct coapmx_protocol, ack_random_factor_milli)},
+        {"max_retransmit", offsetof(struct coapmx_protocol, max_retransmit)},
+        {"nstart", offsetof(struct coapmx_protocol, nstart)},
+        {"exchange_lifetime_ms", offsetof(struct coapmx_protocol, exchange_lifetime_ms)},
+        {"non_lifetime_ms", offsetof(struct coapmx_protocol, non_lifetime_ms)},
+    };
+    while (*text != '\0') {
+        size_t len = strcspn(text, ","), name_len = strcspn(text, "=");
+        bool known = false;
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !known; i++) {
+            if (name_len >= len || strlen(fields[i].name) != name_len ||
+                strncmp(text, fields[i].name, name_len) != 0)
+                continue;
+            char *end;
+            unsigned long v = strtoul(text + name_len + 1, &end, 10);
+            if (end != text + len || v == 0 || v > UINT32_MAX)
+                return coapmx_fail(err, COAPMX_EINVAL, 0, "bad protocol value '%.*s'", (int)len,
+                                   text);
+            *(uint32_t *)((char *)p + fields[i].offset) = (uint32_t)v;
+            known = true;
+        }
+        if (!known)
+            return coapmx_fail(err, COAPMX_EINVAL, 0, "unknown protocol setting '%.*s'", (int)len,
+                               text);
+        text += len + (text[len] == ',');
+    }
+    if (p->ack_random_factor_milli < 1000)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "ack_random_factor_milli is at least 1000");
+    return 0;
+}
+
+static void log_transmission(struct coapmx_endpoint *ep, uint16_t mid)
+{
+    ep->log[ep->log_count++ % COAPMX_TRANSMISSION_LOG] =
+        (struct coapmx_transmission){.mid = mid, .at_ms = coapmx_loop_now(ep->t->loop)};
+}
+
+size_t coapmx_endpoint_transmissions(const struct coapmx_endpoint *ep,
+                                     struct coapmx_transmission *out, size_t max)
+{
+    size_t kept = ep->log_count < COAPMX_TRANSMISSION_LOG ? ep->log_count : COAPMX_TRANSMISSION_LOG;
+    size_t first = ep->log_count - kept, n = 0;
+    for (size_t i = first; i < ep->log_count && n < max; i++)
+        out[n++] = ep->log[i % COAPMX_TRANSMISSION_LOG];
+    return n;
+}
+
+const struct coapmx_protocol *coapmx_endpoint_protocol(const struct coapmx_endpoint *ep)
+{
+    return &ep->config.protocol;
 }
 
 static uint64_t next_random(struct coapmx_endpoint *ep)
@@ -143,6 +207,7 @@ static void on_request_timer(void *arg)
         }
         p->transmissions++;
         ep->stats.retransmissions++;
+        log_transmission(ep, p->mid);
         p->timeout_ms *= 2;
         p->timer = coapmx_loop_timer(ep->t->loop, p->timeout_ms, on_request_timer, p);
         return;
@@ -516,6 +581,7 @@ static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, const s
     p->datagram_len = len;
     if (coapmx_transport_send(ep->t, &p->remote, copy, len, err) != 0)
         return -1;
+    log_transmission(ep, p->mid);
     p->transmissions = 1;
     p->timeout_ms = p->type == COAP_CON      ? first_timeout(ep)
                     : p->remote.is_multicast ? p->collect_ms

@@ -17,10 +17,15 @@ struct coapmx_protocol {
     uint32_t ack_timeout_ms;          /* RFC 7252: 2000 */
     uint32_t ack_random_factor_milli; /* RFC 7252: 1500 (1.5) */
     uint32_t max_retransmit;          /* RFC 7252: 4 */
+    uint32_t nstart;                  /* RFC 7252: 1 */
+    uint32_t exchange_lifetime_ms;    /* RFC 7252: 247 s */
     uint32_t non_lifetime_ms;         /* how long a NON request waits: RFC 7252 145 s */
 };
 
 void coapmx_protocol_defaults(struct coapmx_protocol *p);
+/* Applies "name=value,..." (ack_timeout_ms, ack_random_factor_milli, max_retransmit, nstart,
+ * exchange_lifetime_ms, non_lifetime_ms) on top of p. Returns 0, or -1 naming the bad part. */
+int coapmx_protocol_parse(struct coapmx_protocol *p, const char *text, struct coapmx_error *err);
 
 /* A received message with its remote; msg points into raw. */
 struct coapmx_message {
@@ -58,6 +63,13 @@ struct coapmx_endpoint_stats {
     uint64_t rst_received;
 };
 
+/* One transmission of a request, on the loop's clock (for checking retransmission spacing). */
+struct coapmx_transmission {
+    uint16_t mid;
+    uint64_t at_ms;
+};
+#define COAPMX_TRANSMISSION_LOG 64
+
 struct coapmx_endpoint;
 
 /* The endpoint takes over t->upper. */
@@ -71,6 +83,10 @@ void coapmx_endpoint_shutdown(struct coapmx_endpoint *ep);
 void coapmx_endpoint_free(struct coapmx_endpoint *ep);
 const struct coapmx_endpoint_stats *coapmx_endpoint_stats(const struct coapmx_endpoint *ep);
 struct coapmx_transport *coapmx_endpoint_transport(struct coapmx_endpoint *ep);
+const struct coapmx_protocol *coapmx_endpoint_protocol(const struct coapmx_endpoint *ep);
+/* The last COAPMX_TRANSMISSION_LOG request transmissions, oldest first. */
+size_t coapmx_endpoint_transmissions(const struct coapmx_endpoint *ep,
+                                     struct coapmx_transmission *out, size_t max);
 
 struct coapmx_request {
     enum coap_type type; /* COAP_CON or COAP_NON; multicast destinations need NON */
