@@ -162,7 +162,10 @@ static int peer_command(struct cell *cx, const char *command, char *reply, size_
     return 0;
 }
 
-static void peer_binds(const struct lane *lane, char binds[6][80])
+#define PEER_BINDS 8
+
+/* The peer's sockets: the order matters to the peer (see start_responders, stranger_of). */
+static void peer_binds(const struct lane *lane, char binds[PEER_BINDS][80])
 {
     snprintf(binds[0], 80, "%s:%d", lane->peer_v4, PEER_PORT_DEFAULT);
     snprintf(binds[1], 80, "%s:%d", lane->peer_v4, PEER_PORT_ALT);
@@ -170,12 +173,14 @@ static void peer_binds(const struct lane *lane, char binds[6][80])
     snprintf(binds[3], 80, "[%s]:%d", lane->peer_v6, PEER_PORT_ALT);
     snprintf(binds[4], 80, "%s:%d", lane->stranger_v4, PEER_PORT_DEFAULT);
     snprintf(binds[5], 80, "[%s]:%d", lane->stranger_v6, PEER_PORT_DEFAULT);
+    snprintf(binds[6], 80, "%s:%d", lane->peer_v4, PEER_PORT_V4_ONLY);
+    snprintf(binds[7], 80, "[%s]:%d", lane->peer_v6, PEER_PORT_V6_ONLY);
 }
 
 static void exec_peer(struct cell *cx, int control)
 {
-    char binds[6][80], fd_text[16];
-    const char *argv[20] = {"coapmx", "__peer", "--control-fd", fd_text};
+    char binds[PEER_BINDS][80], fd_text[16];
+    const char *argv[24] = {"coapmx", "__peer", "--control-fd", fd_text};
     size_t n = 4;
     const struct lane *lane = cx->lane;
     peer_binds(lane, binds);
@@ -189,7 +194,7 @@ static void exec_peer(struct cell *cx, int control)
         argv[n++] = "--responders";
         argv[n++] = lane->peer_ifname;
     }
-    for (size_t i = 0; i < 6; i++)
+    for (size_t i = 0; i < PEER_BINDS; i++)
         argv[n++] = binds[i];
     argv[n] = NULL;
     if (lane->enter_peer(lane, cx->paths.peer_pcap) != 0)

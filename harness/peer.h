@@ -26,6 +26,8 @@
 
 #define PEER_PORT_DEFAULT   5683
 #define PEER_PORT_ALT       5690
+#define PEER_PORT_V4_ONLY   5697 /* open on the peer's IPv4 address only (F5) */
+#define PEER_PORT_V6_ONLY   5698 /* open on the peer's IPv6 address only */
 #define PEER_JUNK_COUNT     6
 #define PEER_OVERSIZE_BYTES 2000
 #define PEER_BIG_BYTES      8192 /* over aiocoap's 4096-byte receive buffer */

@@ -2,6 +2,7 @@
 #include "../harness/cell.h"
 
 extern const struct scenario scenario_r1;
+extern const struct scenario scenario_r2;
 extern const struct scenario scenario_r3;
 extern const struct scenario scenario_s1;
 extern const struct scenario scenario_s2;
@@ -11,6 +12,7 @@ extern const struct scenario scenario_f1;
 extern const struct scenario scenario_f2;
 extern const struct scenario scenario_f3;
 extern const struct scenario scenario_f4;
+extern const struct scenario scenario_f5;
 extern const struct scenario scenario_f6;
 extern const struct scenario scenario_n1;
 extern const struct scenario scenario_n2;
@@ -20,9 +22,11 @@ extern const struct scenario scenario_n5;
 extern const struct scenario scenario_n6;
 extern const struct scenario scenario_n7;
 extern const struct scenario scenario_l1;
+extern const struct scenario scenario_l2;
 extern const struct scenario scenario_l3;
 extern const struct scenario scenario_l4;
 extern const struct scenario scenario_l5;
+extern const struct scenario scenario_l6;
 extern const struct scenario scenario_l7;
 extern const struct scenario scenario_m1;
 extern const struct scenario scenario_m2;
@@ -39,6 +43,7 @@ extern const struct scenario scenario_e6b;
 /* clang-format off */
 static const struct scenario *const items[] = {
     &scenario_r1,
+    &scenario_r2,
     &scenario_r3,
     &scenario_s1,
     &scenario_s2,
@@ -48,6 +53,7 @@ static const struct scenario *const items[] = {
     &scenario_f2,
     &scenario_f3,
     &scenario_f4,
+    &scenario_f5,
     &scenario_f6,
     &scenario_n1,
     &scenario_n2,
@@ -57,9 +63,11 @@ static const struct scenario *const items[] = {
     &scenario_n6,
     &scenario_n7,
     &scenario_l1,
+    &scenario_l2,
     &scenario_l3,
     &scenario_l4,
     &scenario_l5,
+    &scenario_l6,
     &scenario_l7,
     &scenario_m1,
     &scenario_m2,

@@ -76,3 +76,31 @@ const struct scenario scenario_f6 = {
     .traffic = false,
     .run = unresolvable_name,
 };
+
+/* F5: a dual-stack name whose server listens only on the family the transport does not pick:
+ * a network error, and no datagram in the other family (no silent fallback). */
+static void no_fallback(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    int chosen = cell_expected_wire_family(cx);
+    uint16_t port = chosen == AF_INET6 ? PEER_PORT_V4_ONLY : PEER_PORT_V6_ONLY;
+    const struct coapmx_message *resp;
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, port, "hello", &resp, &err) != 0,
+              "the request reached the server in the family the transport did not pick");
+    CX_EXPECT_ERR(cx, &err, COAPMX_ENETWORK, "request to a port closed in the chosen family");
+    cell_observe(cx, "errno", "%s", cell_errno_name(err.sys_errno));
+    struct wire_filter other = WIRE_FILTER_ANY;
+    other.family = chosen == AF_INET ? AF_INET6 : AF_INET;
+    other.coap_only = true;
+    CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &other), 0,
+                  "datagrams in the other family (a fallback)");
+}
+
+const struct scenario scenario_f5 = {
+    .id = "F5-no-fallback",
+    .title = "dual name, server only on the family not chosen: error, no fallback",
+    .kinds = KINDS("dual.test", "dual4.test"),
+    .traffic = true,
+    .run = no_fallback,
+};

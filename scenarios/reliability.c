@@ -221,3 +221,158 @@ const struct scenario scenario_l7 = {
     .traffic = true,
     .run = spoofed_responses,
 };
+
+struct served_count {
+    unsigned calls;
+};
+
+static void count_and_answer(void *arg, const struct coapmx_message *req,
+                             struct coapmx_reply *reply)
+{
+    struct served_count *s = arg;
+    static char text[32];
+    (void)req;
+    snprintf(text, sizeof text, "call %u", ++s->calls);
+    reply->code = COAP_CONTENT;
+    reply->payload = (const uint8_t *)text;
+    reply->payload_len = strlen(text);
+}
+
+/* The client end (opened with a request handler) has addressed the peer; returns the client's
+ * address and the peer socket it talks to. */
+static struct coapmx_endpoint *client_serving(struct cell *cx, struct served_count *count,
+                                              struct sockaddr_storage *client,
+                                              struct sockaddr_storage *peer)
+{
+    struct coapmx_error err;
+    struct coapmx_endpoint *ep = cell_open(cx, NULL, count_and_answer, count, &err);
+    CX_EXPECT(cx, ep != NULL, "cannot open a client: %s", err.message);
+    cell_get(cx, ep, 0, "hello");
+    client_seen_by_peer(cx, client, peer);
+    return ep;
+}
+
+static size_t answers_with_mid(const struct wire_capture *cap, const struct sockaddr *to,
+                               uint16_t mid, const struct wire_datagram **first)
+{
+    struct wire_filter f = WIRE_FILTER_ANY;
+    f.dst = to;
+    f.coap_type = COAP_ACK;
+    size_t n = 0;
+    for (size_t i = 0; i < cap->count; i++) {
+        const struct wire_datagram *dg = wire_find(cap, &f, i);
+        if (dg == NULL)
+            break;
+        if (dg->coap.mid != mid || dg->coap.code == COAP_EMPTY)
+            continue;
+        if (n++ == 0)
+            *first = dg;
+        else
+            CX_EXPECT(NULL,
+                      dg->payload_len == (*first)->payload_len &&
+                          memcmp(dg->payload, (*first)->payload, dg->payload_len) == 0,
+                      "a repeated answer differs from the first");
+    }
+    return n;
+}
+
+/* L2: a duplicate CON is answered again from the cache, byte for byte, without running the
+ * handler; after EXCHANGE_LIFETIME the same MID is a new request; the same MID from another
+ * host is another request. */
+static void deduplication(struct cell *cx)
+{
+    struct served_count count = {0};
+    struct sockaddr_storage client, peer;
+    struct coapmx_endpoint *ep = client_serving(cx, &count, &client, &peer);
+    uint8_t req[32];
+    size_t len = encode_bare(cx, COAP_CON, COAP_GET, 0x7171, "dup", req, sizeof req);
+    for (int i = 0; i < 2; i++) {
+        CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, req, len), 0,
+                      "errno of the peer's request");
+        cell_advance(cx, 1000);
+    }
+    CX_EXPECT_INT(cx, count.calls, 1, "handler calls for a request and its duplicate");
+    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->duplicates, 1, "duplicates recognised");
+    const struct wire_datagram *first = NULL;
+    CX_EXPECT_INT(cx, answers_with_mid(cell_wire(cx), (void *)&peer, 0x7171, &first), 2,
+                  "byte-identical answers on the wire");
+    if (cell_profile(cx)->accepts_strangers) {
+        struct sockaddr_storage stranger;
+        cell_stranger_sockaddr(cx, peer.ss_family, PEER_PORT_DEFAULT, &stranger);
+        CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&stranger, (void *)&client, req, len), 0,
+                      "errno of the stranger's request");
+        cell_advance(cx, 1000);
+        CX_EXPECT_INT(cx, count.calls, 2, "handler calls after the same MID from another host");
+    }
+    unsigned before = count.calls;
+    cell_advance(cx, coapmx_endpoint_protocol(ep)->exchange_lifetime_ms);
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, req, len), 0,
+                  "errno of the peer's late request");
+    cell_advance(cx, 1000);
+    CX_EXPECT_INT(cx, count.calls, before + 1, "handler calls after EXCHANGE_LIFETIME");
+}
+
+struct two {
+    struct outcome first, second;
+};
+
+static bool both_answered(void *arg)
+{
+    struct two *t = arg;
+    return t->first.done && t->second.done;
+}
+
+/* L6: NSTART = 1 per key: a second CON to the same peer waits until the first is answered; a
+ * second spelling of the peer has a slot of its own iff the profile keys sockets by spelling. */
+static void nstart(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_peer_behave(cx, "drop 1");
+    struct two t = {0};
+    start_get(cx, ep, "hello", &t.first);
+    char uri[300];
+    const struct lane *lane = cell_lane(cx);
+    bool by_literal = cell_kind(cx)->cls == KIND_NAME;
+    if (by_literal) {
+        char hostinfo[COAPMX_HOSTINFO_MAX];
+        int family = cell_expected_wire_family(cx);
+        coapmx_hostinfo_format(family == AF_INET ? lane->peer_v4 : lane->peer_v6, PEER_PORT_DEFAULT,
+                               hostinfo, sizeof hostinfo);
+        snprintf(uri, sizeof uri, "coap://%s/hello", hostinfo);
+    } else {
+        cell_uri(cx, 0, "hello", uri, sizeof uri);
+    }
+    struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
+    struct coapmx_error err;
+    CX_EXPECT(cx, coapmx_request_start(ep, &req, note_outcome, &t.second, &err) > 0,
+              "cannot start the second request: %s", err.message);
+    CX_EXPECT(cx, cell_wait(cx, both_answered, &t, 60000), "the requests were not both answered");
+    struct coapmx_transmission log[8];
+    size_t n = coapmx_endpoint_transmissions(ep, log, 8);
+    CX_EXPECT_INT(cx, n, 3, "transmissions (first, its retransmission, second)");
+    bool own_slot = by_literal && cell_profile(cx)->socket_per_spelling;
+    uint16_t second_mid = log[0].mid == log[1].mid ? log[2].mid : log[1].mid;
+    cell_observe(cx, "second_sent_after_first_answered", "%s",
+                 log[2].mid == second_mid ? "yes" : "no");
+    if (own_slot)
+        CX_EXPECT(cx, log[1].mid == second_mid,
+                  "the second request to another spelling waited for the first");
+    else
+        CX_EXPECT(cx, log[2].mid == second_mid && t.second.at_ms >= t.first.at_ms,
+                  "the second request to the same peer went out before the first was answered");
+}
+
+const struct scenario scenario_l2 = {
+    .id = "L2-deduplication",
+    .title = "a duplicate CON gets the cached response again, for EXCHANGE_LIFETIME",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = deduplication,
+};
+const struct scenario scenario_l6 = {
+    .id = "L6-nstart",
+    .title = "NSTART 1: a second CON to the same key waits for the first",
+    .kinds = KINDS("v4", "v6", "v4.test", "v6.test"),
+    .traffic = true,
+    .run = nstart,
+};

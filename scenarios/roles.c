@@ -119,3 +119,56 @@ const struct scenario scenario_r3 = {
     .traffic = true,
     .run = stranger_ping,
 };
+
+struct reversed {
+    bool seen;
+    char remote[COAPMX_HOSTINFO_MAX];
+};
+
+static void note_reversed(void *arg, const struct coapmx_message *req, struct coapmx_reply *reply)
+{
+    struct reversed *r = arg;
+    r->seen = true;
+    snprintf(r->remote, sizeof r->remote, "%s", req->remote.hostinfo);
+    reply->code = COAP_CONTENT;
+}
+
+static bool reversed_seen(void *arg)
+{
+    return ((struct reversed *)arg)->seen;
+}
+
+/* R2, N8: the peer the client addressed sends a request back from the same address and port:
+ * it is served, and named as the profile names that peer. */
+static void role_reversal(struct cell *cx)
+{
+    struct reversed r = {0};
+    struct coapmx_error err;
+    struct coapmx_endpoint *ep = cell_open(cx, NULL, note_reversed, &r, &err);
+    CX_EXPECT(cx, ep != NULL, "cannot open a client: %s", err.message);
+    cell_get(cx, ep, 0, "hello");
+    const struct wire_datagram *first = nth_request_at_peer(cx, cell_wire(cx), 0);
+    struct sockaddr_storage client = first->src, peer = first->dst;
+    static const uint8_t get[] = {0x40, 0x01, 0x24, 0x68, 0xb3, 'r', 'e', 'g'};
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, get, sizeof get), 0,
+                  "errno of the peer's request");
+    CX_EXPECT(cx, cell_run_until(cx, ep, reversed_seen, &r), "the reversed request was not served");
+    char expected[COAPMX_HOSTINFO_MAX];
+    cell_expected_hostinfo(cx, 0, expected, sizeof expected);
+    CX_EXPECT_STR(cx, r.remote, expected, "remote hostinfo of the reversed request");
+    struct wire_filter ack = WIRE_FILTER_ANY;
+    ack.dst = (const struct sockaddr *)&peer;
+    ack.coap_type = COAP_ACK;
+    ack.coap_code = COAP_CONTENT;
+    const struct wire_datagram *answer = wire_find(cell_wire(cx), &ack, 0);
+    CX_EXPECT(cx, answer != NULL && answer->coap.mid == 0x2468,
+              "no piggybacked answer to the reversed request on the wire");
+}
+
+const struct scenario scenario_r2 = {
+    .id = "R2-role-reversal",
+    .title = "a request back from the addressed peer is served and named like it (N8)",
+    .kinds = KINDS("v4", "v6", "v4.test", "dual.test"),
+    .traffic = true,
+    .run = role_reversal,
+};

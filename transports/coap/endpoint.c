@@ -29,13 +29,26 @@ struct pending {
     coapmx_response_cb cb;
     void *arg;
     bool failing; /* selected by fail_matching */
+    bool waiting; /* not sent yet: NSTART exchanges with its key are outstanding */
     uint32_t collect_ms;
 };
 
 #define COAPMX_COLLECT_DEFAULT_MS 5000
 
+/* A request served recently, for recognising duplicates (RFC 7252 §4.5). */
+struct served {
+    char key[COAPMX_HOSTINFO_MAX]; /* the remote's key; "" for a free entry */
+    uint16_t mid;
+    uint64_t expires_ms;
+    size_t len; /* 0: nothing to send again (NON, or no reply) */
+    uint8_t *response;
+};
+#define DEDUP_ENTRIES 256 /* bounded: the oldest entry gives way */
+
 struct coapmx_endpoint {
     struct coapmx_transport *t;
+    struct served served[DEDUP_ENTRIES];
+    size_t served_next;
     struct coapmx_endpoint_config config;
     struct coapmx_endpoint_stats stats;
     struct pending *pending;
@@ -167,14 +180,53 @@ static void unlink_pending(struct coapmx_endpoint *ep, struct pending *p)
         ep->t->ops->release(ep->t, &p->remote);
 }
 
+/* NSTART counts confirmable exchanges still waiting for an ACK or response (RFC 7252 §4.7). */
+static bool limited_by_nstart(const struct pending *p)
+{
+    return p->type == COAP_CON && !p->remote.is_multicast;
+}
+
+static size_t outstanding(const struct coapmx_endpoint *ep, const struct coapmx_remote *remote)
+{
+    size_t n = 0;
+    for (const struct pending *p = ep->pending; p != NULL; p = p->next)
+        n += limited_by_nstart(p) && !p->waiting && coapmx_remote_same(&p->remote, remote);
+    return n;
+}
+
+static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, struct coapmx_error *err);
+static void finish(struct coapmx_endpoint *ep, struct pending *p, const struct coapmx_message *resp,
+                   const struct coapmx_error *err);
+
+/* An exchange with `remote` ended or was acknowledged: the oldest request waiting for it goes. */
+static void start_next_waiting(struct coapmx_endpoint *ep, const struct coapmx_remote *remote)
+{
+    struct pending *oldest = NULL;
+    if (ep->shut_down || outstanding(ep, remote) >= ep->config.protocol.nstart)
+        return;
+    for (struct pending *p = ep->pending; p != NULL; p = p->next)
+        if (p->waiting && !p->failing && coapmx_remote_same(&p->remote, remote))
+            oldest = p; /* the list is newest first */
+    if (oldest == NULL)
+        return;
+    oldest->waiting = false;
+    struct coapmx_error err;
+    if (transmit_first(ep, oldest, &err) != 0)
+        finish(ep, oldest, NULL, &err);
+}
+
 static void finish(struct coapmx_endpoint *ep, struct pending *p, const struct coapmx_message *resp,
                    const struct coapmx_error *err)
 {
+    bool frees_slot = limited_by_nstart(p) && !p->waiting;
+    struct coapmx_remote remote = p->remote;
     unlink_pending(ep, p);
     if (p->cb != NULL)
         p->cb(p->arg, resp, err);
     free(p->datagram);
     free(p);
+    if (frees_slot)
+        start_next_waiting(ep, &remote);
 }
 
 /* Callbacks may cancel or start requests, so the victims are chosen first and then taken from
@@ -272,6 +324,7 @@ static void handle_empty(struct coapmx_endpoint *ep, const struct coapmx_message
             p->timer = coapmx_loop_timer(ep->t->loop, ep->config.protocol.non_lifetime_ms,
                                          on_request_timer, p);
             p->type = COAP_NON; /* from now on, waiting is like waiting for a NON answer */
+            start_next_waiting(ep, &p->remote);
         }
         break;
     case COAP_RST:
@@ -306,17 +359,65 @@ static void handle_response(struct coapmx_endpoint *ep, const struct coapmx_mess
     finish(ep, p, m, NULL);
 }
 
+static struct served *find_served(struct coapmx_endpoint *ep, const struct coapmx_remote *from,
+                                  uint16_t mid)
+{
+    uint64_t now = coapmx_loop_now(ep->t->loop);
+    for (size_t i = 0; i < DEDUP_ENTRIES; i++) {
+        struct served *s = &ep->served[i];
+        if (s->key[0] != '\0' && s->mid == mid && s->expires_ms > now &&
+            strcmp(s->key, from->key) == 0)
+            return s;
+    }
+    return NULL;
+}
+
+static void remember_served(struct coapmx_endpoint *ep, const struct coapmx_message *m,
+                            const uint8_t *response, size_t len)
+{
+    struct served *s = &ep->served[ep->served_next++ % DEDUP_ENTRIES];
+    const struct coapmx_protocol *pr = &ep->config.protocol;
+    free(s->response);
+    memset(s, 0, sizeof *s);
+    snprintf(s->key, sizeof s->key, "%s", m->remote.key);
+    s->mid = m->msg.mid;
+    s->expires_ms = coapmx_loop_now(ep->t->loop) +
+                    (m->msg.type == COAP_CON ? pr->exchange_lifetime_ms : pr->non_lifetime_ms);
+    if (len > 0 && (s->response = malloc(len)) != NULL) {
+        memcpy(s->response, response, len);
+        s->len = len;
+    }
+}
+
+/* A duplicate CON gets the same response again, byte for byte; a duplicate NON nothing. */
+static bool answered_duplicate(struct coapmx_endpoint *ep, const struct coapmx_message *m)
+{
+    struct served *s = find_served(ep, &m->remote, m->msg.mid);
+    if (s == NULL)
+        return false;
+    ep->stats.duplicates++;
+    struct coapmx_error ignored;
+    if (s->len > 0)
+        coapmx_transport_send(ep->t, &m->remote, s->response, s->len, &ignored);
+    return true;
+}
+
 static void handle_request(struct coapmx_endpoint *ep, const struct coapmx_message *m)
 {
     if (m->msg.type != COAP_CON && m->msg.type != COAP_NON)
         return; /* requests in ACK or RST are ignored (RFC 7252 §4.2, §4.3) */
+    if (answered_duplicate(ep, m))
+        return;
     struct coapmx_reply reply = {.code = COAP_NOT_FOUND};
     if (ep->config.handler != NULL)
         ep->config.handler(ep->config.handler_arg, m, &reply);
     ep->stats.requests_served++;
-    if (reply.no_reply)
+    if (reply.no_reply) {
+        remember_served(ep, m, NULL, 0);
         return;
+    }
     struct coap_msg resp;
+    size_t len = 0;
     bool piggyback = m->msg.type == COAP_CON;
     coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, reply.code,
                   piggyback ? m->msg.mid : ep->next_mid++);
@@ -324,7 +425,10 @@ static void handle_request(struct coapmx_endpoint *ep, const struct coapmx_messa
     resp.payload = reply.payload;
     resp.payload_len = reply.payload_len;
     struct coapmx_error ignored;
-    send_msg(ep, &m->remote, &resp, &ignored);
+    if (coap_encode(&resp, ep->out, sizeof ep->out, &len) != COAP_OK)
+        return;
+    coapmx_transport_send(ep->t, &m->remote, ep->out, len, &ignored);
+    remember_served(ep, m, piggyback ? ep->out : NULL, piggyback ? len : 0);
 }
 
 static void on_datagram(void *arg, const struct coapmx_remote *from, const uint8_t *buf, size_t len)
@@ -405,6 +509,8 @@ void coapmx_endpoint_free(struct coapmx_endpoint *ep)
     if (ep == NULL)
         return;
     coapmx_endpoint_shutdown(ep);
+    for (size_t i = 0; i < DEDUP_ENTRIES; i++)
+        free(ep->served[i].response);
     free(ep->incoming);
     free(ep);
 }
@@ -565,21 +671,24 @@ static int check_destination(const struct coapmx_request *req, const struct coap
     return 0;
 }
 
-static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, const struct coap_msg *msg,
+static int encode_request(struct coapmx_endpoint *ep, struct pending *p, const struct coap_msg *msg,
                           struct coapmx_error *err)
 {
-    uint8_t *copy;
     size_t len;
     enum coap_status st = coap_encode(msg, ep->out, sizeof ep->out, &len);
     if (st != COAP_OK)
         return coapmx_fail(err, COAPMX_ETOOBIG, 0, "cannot encode the request: %s",
                            coap_status_str(st));
-    if ((copy = malloc(len)) == NULL)
+    if ((p->datagram = malloc(len)) == NULL)
         return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory sending a request");
-    memcpy(copy, ep->out, len);
-    p->datagram = copy;
+    memcpy(p->datagram, ep->out, len);
     p->datagram_len = len;
-    if (coapmx_transport_send(ep->t, &p->remote, copy, len, err) != 0)
+    return 0;
+}
+
+static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, struct coapmx_error *err)
+{
+    if (coapmx_transport_send(ep->t, &p->remote, p->datagram, p->datagram_len, err) != 0)
         return -1;
     log_transmission(ep, p->mid);
     p->transmissions = 1;
@@ -609,16 +718,19 @@ int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_req
     p->arg = arg;
     if (coapmx_transport_resolve(ep->t, uri.host, uri.port, &p->remote, err) != 0 ||
         check_destination(req, &p->remote, err) != 0 ||
-        build_request(ep, req, &uri, p, &msg, &text, err) != 0) {
+        build_request(ep, req, &uri, p, &msg, &text, err) != 0 ||
+        encode_request(ep, p, &msg, err) != 0) {
+        free(p->datagram);
         free(p);
         return -1;
     }
     if (ep->t->ops->hold != NULL)
         ep->t->ops->hold(ep->t, &p->remote);
     p->id = ++ep->next_request_id;
+    p->waiting = limited_by_nstart(p) && outstanding(ep, &p->remote) >= ep->config.protocol.nstart;
     p->next = ep->pending;
     ep->pending = p;
-    if (transmit_first(ep, p, &msg, err) != 0) {
+    if (!p->waiting && transmit_first(ep, p, err) != 0) {
         p->cb = NULL;
         finish(ep, p, NULL, err);
         return -1;

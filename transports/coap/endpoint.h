@@ -59,6 +59,7 @@ struct coapmx_endpoint_stats {
     uint64_t responses_matched;
     uint64_t responses_unmatched; /* right token wrong remote, or unknown token */
     uint64_t requests_served;
+    uint64_t duplicates; /* duplicate requests recognised (RFC 7252 §4.5) */
     uint64_t rst_sent;
     uint64_t rst_received;
 };
