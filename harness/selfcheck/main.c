@@ -24,9 +24,10 @@ struct mutant {
 
 static const struct mutant mutants[] = {
     {&mutant_netloc_ip_ops, "names remotes by IP literal instead of the requested name",
-     KINDS("N3-netloc-name", "N4-default-port/dual.test")},
+     KINDS("N3-netloc-name", "N4-default-port/dual.test", "R2-role-reversal/v4.test",
+           "R2-role-reversal/dual.test")},
     {&mutant_wrong_family_ops, "picks the last family the resolver lists",
-     KINDS("F3-dual-v6-first", "F4-dual-v4-first")},
+     KINDS("F3-dual-v6-first", "F4-dual-v4-first", "F5-no-fallback")},
     {&mutant_sends_multicast_ops, "does not refuse multicast destinations",
      KINDS("M1-is-multicast", "M2-group-request", "M3-con-to-group")},
 };
