@@ -8,6 +8,7 @@ extern const struct scenario scenario_s1;
 extern const struct scenario scenario_s2;
 extern const struct scenario scenario_s3;
 extern const struct scenario scenario_s4;
+extern const struct scenario scenario_s5;
 extern const struct scenario scenario_f1;
 extern const struct scenario scenario_f2;
 extern const struct scenario scenario_f3;
@@ -49,6 +50,7 @@ static const struct scenario *const items[] = {
     &scenario_s2,
     &scenario_s3,
     &scenario_s4,
+    &scenario_s5,
     &scenario_f1,
     &scenario_f2,
     &scenario_f3,
