@@ -342,13 +342,19 @@ void cell_uri(const struct cell *cx, uint16_t port, const char *path, char *buf,
 int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type,
                      const char *uri, const struct coapmx_message **resp, struct coapmx_error *err)
 {
+    struct coapmx_request req = {.type = type, .method = COAP_GET, .uri = uri};
+    return cell_send_request(cx, ep, &req, resp, err);
+}
+
+int cell_send_request(struct cell *cx, struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                      const struct coapmx_message **resp, struct coapmx_error *err)
+{
     CX_EXPECT(cx, cx->message_count < CELL_MAX_MESSAGES, "too many requests in one cell");
     struct coapmx_message *m = malloc(sizeof *m);
     CX_EXPECT(cx, m != NULL, "out of memory");
     cx->messages[cx->message_count++] = m;
-    struct coapmx_request req = {.type = type, .method = COAP_GET, .uri = uri};
     *resp = m;
-    return coapmx_request_wait(ep, &req, m, CELL_WAIT_MS, err);
+    return coapmx_request_wait(ep, req, m, CELL_WAIT_MS, err);
 }
 
 int cell_request(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type, uint16_t port,

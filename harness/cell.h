@@ -60,6 +60,9 @@ void cell_uri(const struct cell *cx, uint16_t port, const char *path, char *buf,
 /* A request to the kind's host, waited for (bounded). The message is owned by the cell. */
 int cell_request(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type, uint16_t port,
                  const char *path, const struct coapmx_message **resp, struct coapmx_error *err);
+/* Any request (method, payload, ...), waited for like cell_request. */
+int cell_send_request(struct cell *cx, struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                      const struct coapmx_message **resp, struct coapmx_error *err);
 /* The same for any URI (e.g. another spelling of the peer). */
 int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type,
                      const char *uri, const struct coapmx_message **resp, struct coapmx_error *err);

@@ -133,20 +133,83 @@ static bool hold_separate(struct peer *p, struct peer_socket *ps, const struct s
     return true;
 }
 
-static void respond(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
-                    const struct coap_msg *req, uint8_t code, const void *payload, size_t len)
+/* Answers a request; `block` (0: none) is a Block1 or Block2 option number with its value. */
+static void respond_with(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                         const struct coap_msg *req, uint8_t code, const void *payload, size_t len,
+                         uint16_t block, uint32_t block_value)
 {
     if (ps->reply_via != NULL)
         ps = ps->reply_via;
     struct coap_msg resp;
+    uint8_t value[4];
     bool piggyback = req->type == COAP_CON;
     coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, code,
                   piggyback ? req->mid : p->next_mid++);
     coap_msg_set_token(&resp, req->token, req->token_len);
+    if (block != 0)
+        coap_msg_add_option(&resp, block, value, coap_uint_encode(block_value, value));
     resp.payload = payload;
     resp.payload_len = len;
     if (!hold_separate(p, ps, to, req, &resp))
         send_scripted(p, ps, to, &resp);
+}
+
+static void respond(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                    const struct coap_msg *req, uint8_t code, const void *payload, size_t len)
+{
+    respond_with(p, ps, to, req, code, payload, len, 0, 0);
+}
+
+/* The body of /big10k: byte i is 'a' + i % 26 (PEER_PATTERN). */
+static void serve_block2(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                         const struct coap_msg *req)
+{
+    static uint8_t body[PEER_BLOCKWISE_BYTES];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)PEER_PATTERN(i);
+    const struct coap_option *o = coap_msg_find_option(req, COAP_OPT_BLOCK2, NULL);
+    uint32_t v = o ? coap_option_uint(o) : 6; /* late negotiation: 1024-byte blocks */
+    uint32_t num = v >> 4, szx = (v & 7) > 6 ? 6 : v & 7;
+    size_t size = (size_t)16 << szx, offset = (size_t)num * size;
+    if (offset >= sizeof body) {
+        respond(p, ps, to, req, COAP_BAD_REQUEST, NULL, 0);
+        return;
+    }
+    size_t len = sizeof body - offset < size ? sizeof body - offset : size;
+    bool more = offset + len < sizeof body;
+    respond_with(p, ps, to, req, COAP_CONTENT, body + offset, len, COAP_OPT_BLOCK2,
+                 num << 4 | (more ? 8u : 0u) | szx);
+}
+
+/* PUT /upload: blocks must come in order from one source; answers "got N bytes, pattern ok". */
+static void serve_upload(struct peer *p, struct peer_socket *ps,
+                         const struct sockaddr_storage *from, const struct coap_msg *req)
+{
+    static struct sockaddr_storage source;
+    static size_t received;
+    static bool pattern_ok;
+    const struct coap_option *o = coap_msg_find_option(req, COAP_OPT_BLOCK1, NULL);
+    uint32_t v = o ? coap_option_uint(o) : 0;
+    size_t size = (size_t)16 << (v & 7), offset = o ? (size_t)(v >> 4) * size : 0;
+    if (offset == 0) {
+        source = *from;
+        received = 0;
+        pattern_ok = true;
+    }
+    if (offset != received || memcmp(&source, from, sizeof source) != 0) {
+        respond(p, ps, from, req, COAP_REQUEST_ENTITY_INCOMPLETE, NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < req->payload_len; i++)
+        pattern_ok &= req->payload[i] == (uint8_t)PEER_PATTERN(offset + i);
+    received += req->payload_len;
+    if (o != NULL && (v & 8)) {
+        respond_with(p, ps, from, req, COAP_CONTINUE, NULL, 0, COAP_OPT_BLOCK1, v);
+        return;
+    }
+    char text[64];
+    snprintf(text, sizeof text, "got %zu bytes, pattern %s", received, pattern_ok ? "ok" : "bad");
+    respond_with(p, ps, from, req, COAP_CHANGED, text, strlen(text), o ? COAP_OPT_BLOCK1 : 0, v);
 }
 
 static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *from,
@@ -168,6 +231,10 @@ static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_
         memset(filler, 'x', sizeof filler);
         respond(p, ps, from, req, COAP_CONTENT, filler, PEER_OVERSIZE_BYTES);
         respond(p, ps, from, req, COAP_CONTENT, "hello", 5);
+    } else if (strcmp(path, "big10k") == 0) {
+        serve_block2(p, ps, from, req);
+    } else if (strcmp(path, "upload") == 0 && req->code == COAP_PUT) {
+        serve_upload(p, ps, from, req);
     } else if (strcmp(path, "big") == 0) {
         memset(filler, 'b', sizeof filler);
         respond(p, ps, from, req, COAP_CONTENT, filler, PEER_BIG_BYTES);

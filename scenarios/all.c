@@ -29,6 +29,8 @@ extern const struct scenario scenario_l4;
 extern const struct scenario scenario_l5;
 extern const struct scenario scenario_l6;
 extern const struct scenario scenario_l7;
+extern const struct scenario scenario_b1;
+extern const struct scenario scenario_b2;
 extern const struct scenario scenario_m1;
 extern const struct scenario scenario_m2;
 extern const struct scenario scenario_m3;
@@ -71,6 +73,8 @@ static const struct scenario *const items[] = {
     &scenario_l5,
     &scenario_l6,
     &scenario_l7,
+    &scenario_b1,
+    &scenario_b2,
     &scenario_m1,
     &scenario_m2,
     &scenario_m3,

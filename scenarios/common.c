@@ -10,8 +10,8 @@ static bool sent_to(const struct wire_datagram *dg, const struct sockaddr_storag
     return wire_count(&one, &f) == 1;
 }
 
-const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wire_capture *cap,
-                                                size_t nth)
+static const struct wire_datagram *find_request_at_peer(struct cell *cx,
+                                                        const struct wire_capture *cap, size_t nth)
 {
     struct sockaddr_storage peer4, peer6;
     cell_peer_sockaddr(cx, AF_INET, 0, &peer4);
@@ -24,6 +24,20 @@ const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wi
         if (request && (sent_to(dg, &peer4) || sent_to(dg, &peer6)) && seen++ == nth)
             return dg;
     }
+    return NULL;
+}
+
+bool nth_request_exists(struct cell *cx, const struct wire_capture *cap, size_t nth)
+{
+    return find_request_at_peer(cx, cap, nth) != NULL;
+}
+
+const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wire_capture *cap,
+                                                size_t nth)
+{
+    const struct wire_datagram *dg = find_request_at_peer(cx, cap, nth);
+    if (dg != NULL)
+        return dg;
     cell_dump_wire(cx, cap, "peer capture");
     cell_fail(cx, "the peer's capture holds no request #%zu to the peer", nth + 1);
 }

@@ -10,6 +10,8 @@
  * are not about the family must not presume it, so a family defect fails only family rows. */
 const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wire_capture *cap,
                                                 size_t nth);
+/* Whether nth_request_at_peer(cx, cap, nth) exists (without failing the cell). */
+bool nth_request_exists(struct cell *cx, const struct wire_capture *cap, size_t nth);
 uint16_t wire_src_port(const struct wire_datagram *dg);
 /* Encodes a header-only message (token up to 8 bytes) into buf; returns its length. */
 size_t encode_bare(struct cell *cx, enum coap_type type, uint8_t code, uint16_t mid,

@@ -43,9 +43,36 @@ struct pending {
     bool failing; /* selected by fail_matching */
     bool waiting; /* not sent yet: NSTART exchanges with its key are outstanding */
     uint32_t collect_ms;
+    /* What every block request of the transfer is made of (RFC 7959). */
+    struct coapmx_uri uri;
+    uint8_t method;
+    enum coap_type request_type;
+    unsigned szx;    /* blocks of 16 << szx bytes */
+    uint8_t *upload; /* the request payload (a copy) */
+    size_t upload_len;
+    size_t upload_sent;   /* acknowledged by 2.31 Continue */
+    size_t upload_slice;  /* bytes in the block in flight */
+    uint32_t next_block2; /* 0: no Block2 transfer under way */
+    uint8_t *download;    /* Block2 payload assembled so far */
+    size_t download_len;
 };
 
 #define COAPMX_COLLECT_DEFAULT_MS 5000
+
+/* Values the options of a request point into: decoded Uri-Path and Uri-Query, the block. */
+struct request_text {
+    char path[512];
+    char query[512];
+    uint8_t block[4];
+};
+
+static size_t block_size(unsigned szx);
+static bool block_option(const struct coap_msg *msg, uint16_t number, uint32_t *num, bool *more,
+                         unsigned *szx);
+static int build_request(struct coapmx_endpoint *ep, struct pending *p, struct coap_msg *msg,
+                         struct request_text *text, struct coapmx_error *err);
+static int encode_request(struct coapmx_endpoint *ep, struct pending *p, const struct coap_msg *msg,
+                          struct coapmx_error *err);
 
 /* A request served recently, for recognising duplicates (RFC 7252 §4.5). */
 struct served {
@@ -57,8 +84,20 @@ struct served {
 };
 #define DEDUP_ENTRIES 256 /* bounded: the oldest entry gives way */
 
+/* A Block1 body being received (RFC 7959 §2.5), per remote and path. */
+struct assembly {
+    char key[COAPMX_HOSTINFO_MAX];
+    char path[256];
+    uint8_t *body; /* NULL: free */
+    size_t len;
+    uint64_t expires_ms;
+};
+#define ASSEMBLIES 8
+
 struct coapmx_endpoint {
     struct coapmx_transport *t;
+    struct assembly assemblies[ASSEMBLIES];
+    size_t assembly_next;
     struct served served[DEDUP_ENTRIES];
     size_t served_next;
     struct coapmx_endpoint_config config;
@@ -236,6 +275,8 @@ static void finish(struct coapmx_endpoint *ep, struct pending *p, const struct c
     if (p->cb != NULL)
         p->cb(p->arg, resp, err);
     free(p->datagram);
+    free(p->upload);
+    free(p->download);
     free(p);
     if (frees_slot)
         start_next_waiting(ep, &remote);
@@ -354,6 +395,99 @@ static void handle_empty(struct coapmx_endpoint *ep, const struct coapmx_message
     }
 }
 
+/* Sends the transfer's next block request in place of the one just answered. */
+static void send_next_block(struct coapmx_endpoint *ep, struct pending *p)
+{
+    struct coap_msg msg;
+    struct request_text text;
+    struct coapmx_error err;
+    if (p->timer != 0)
+        coapmx_loop_cancel(ep->t->loop, p->timer);
+    p->timer = 0;
+    free(p->datagram);
+    p->datagram = NULL;
+    if (build_request(ep, p, &msg, &text, &err) != 0 || encode_request(ep, p, &msg, &err) != 0 ||
+        transmit_first(ep, p, &err) != 0)
+        finish(ep, p, NULL, &err);
+}
+
+static bool block_option(const struct coap_msg *msg, uint16_t number, uint32_t *num, bool *more,
+                         unsigned *szx)
+{
+    const struct coap_option *o = coap_msg_find_option(msg, number, NULL);
+    if (o == NULL || o->length > 3)
+        return false;
+    uint32_t v = coap_option_uint(o);
+    *num = v >> 4;
+    *more = (v & 8) != 0;
+    *szx = v & 7;
+    return *szx < 7; /* 7 is reserved (BERT over UDP is not a thing) */
+}
+
+/* Delivers a finished download: the last response with the whole body as its payload. */
+static void finish_download(struct coapmx_endpoint *ep, struct pending *p,
+                            const struct coapmx_message *last)
+{
+    struct coapmx_message *whole = malloc(sizeof *whole);
+    struct coap_msg msg = last->msg;
+    struct coapmx_error err;
+    size_t len;
+    msg.payload = p->download;
+    msg.payload_len = p->download_len;
+    if (whole == NULL || coap_encode(&msg, whole->raw, sizeof whole->raw, &len) != COAP_OK) {
+        coapmx_fail(&err, COAPMX_ETOOBIG, 0, "a %zu-byte body does not fit one message",
+                    p->download_len);
+        finish(ep, p, NULL, &err);
+    } else {
+        whole->remote = last->remote;
+        whole->raw_len = len;
+        coap_parse(whole->raw, len, &whole->msg);
+        finish(ep, p, whole, NULL);
+    }
+    free(whole);
+}
+
+/* RFC 7959 on the client: the next Block1 after 2.31 Continue, the next Block2 while the
+ * server has more. Returns false when the response ends the transfer as it is. */
+static bool continue_transfer(struct coapmx_endpoint *ep, struct pending *p,
+                              const struct coapmx_message *m)
+{
+    uint32_t num;
+    bool more;
+    unsigned szx;
+    if (m->msg.code == COAP_CONTINUE && block_option(&m->msg, COAP_OPT_BLOCK1, &num, &more, &szx) &&
+        p->upload_slice > 0 && p->upload_sent + p->upload_slice < p->upload_len) {
+        p->upload_sent += p->upload_slice;
+        send_next_block(ep, p);
+        return true;
+    }
+    if (!block_option(&m->msg, COAP_OPT_BLOCK2, &num, &more, &szx) ||
+        COAP_CODE_CLASS(m->msg.code) != 2)
+        return false;
+    struct coapmx_error err;
+    size_t offset = (size_t)num * block_size(szx), len = m->msg.payload_len;
+    uint8_t *bigger = offset == p->download_len && offset + len <= COAPMX_DATAGRAM_MAX
+                          ? realloc(p->download, offset + len + 1)
+                          : NULL;
+    if (bigger == NULL) {
+        coapmx_fail(&err, COAPMX_EINVAL, 0, "Block2 %u of %zu bytes does not follow %zu bytes", num,
+                    len, p->download_len);
+        finish(ep, p, NULL, &err);
+        return true;
+    }
+    memcpy(bigger + offset, m->msg.payload, len);
+    p->download = bigger;
+    p->download_len = offset + len;
+    if (!more) {
+        finish_download(ep, p, m);
+        return true;
+    }
+    p->szx = szx; /* the server's block size wins */
+    p->next_block2 = num + 1;
+    send_next_block(ep, p);
+    return true;
+}
+
 static void handle_response(struct coapmx_endpoint *ep, const struct coapmx_message *m)
 {
     struct pending *p = find_response_owner(ep, m);
@@ -369,7 +503,8 @@ static void handle_response(struct coapmx_endpoint *ep, const struct coapmx_mess
             p->cb(p->arg, m, NULL); /* more may come until the window closes */
         return;
     }
-    finish(ep, p, m, NULL);
+    if (!continue_transfer(ep, p, m))
+        finish(ep, p, m, NULL);
 }
 
 static struct served *find_served(struct coapmx_endpoint *ep, const struct coapmx_remote *from,
@@ -415,11 +550,124 @@ static bool answered_duplicate(struct coapmx_endpoint *ep, const struct coapmx_m
     return true;
 }
 
+/* Answers a request (piggybacked for CON) and remembers the answer for duplicates. A Block1
+ * option, when given, is echoed (RFC 7959 §2.3). */
+static void send_reply(struct coapmx_endpoint *ep, const struct coapmx_message *m,
+                       const struct coapmx_reply *reply, const struct coap_option *block1)
+{
+    struct coap_msg resp;
+    size_t len = 0;
+    bool piggyback = m->msg.type == COAP_CON;
+    coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, reply->code,
+                  piggyback ? m->msg.mid : ep->next_mid++);
+    coap_msg_set_token(&resp, m->msg.token, m->msg.token_len);
+    if (block1 != NULL)
+        coap_msg_add_option(&resp, COAP_OPT_BLOCK1, block1->value, block1->length);
+    resp.payload = reply->payload;
+    resp.payload_len = reply->payload_len;
+    struct coapmx_error ignored;
+    if (coap_encode(&resp, ep->out, sizeof ep->out, &len) != COAP_OK)
+        return;
+    coapmx_transport_send(ep->t, &m->remote, ep->out, len, &ignored);
+    remember_served(ep, m, piggyback ? ep->out : NULL, piggyback ? len : 0);
+}
+
+static struct assembly *find_assembly(struct coapmx_endpoint *ep, const struct coapmx_message *m,
+                                      const char *path)
+{
+    uint64_t now = coapmx_loop_now(ep->t->loop);
+    for (size_t i = 0; i < ASSEMBLIES; i++) {
+        struct assembly *a = &ep->assemblies[i];
+        if (a->body != NULL && a->expires_ms > now && strcmp(a->key, m->remote.key) == 0 &&
+            strcmp(a->path, path) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static struct assembly *new_assembly(struct coapmx_endpoint *ep, const struct coapmx_message *m,
+                                     const char *path)
+{
+    struct assembly *a = &ep->assemblies[ep->assembly_next++ % ASSEMBLIES];
+    free(a->body);
+    memset(a, 0, sizeof *a);
+    if ((a->body = malloc(COAPMX_DATAGRAM_MAX)) == NULL)
+        return NULL;
+    snprintf(a->key, sizeof a->key, "%s", m->remote.key);
+    snprintf(a->path, sizeof a->path, "%s", path);
+    a->expires_ms = coapmx_loop_now(ep->t->loop) + ep->config.protocol.exchange_lifetime_ms;
+    return a;
+}
+
+/* Hands the handler one request carrying the whole reassembled body. */
+static void serve_whole(struct coapmx_endpoint *ep, const struct coapmx_message *last,
+                        struct assembly *a, const struct coap_option *block1)
+{
+    struct coapmx_message *whole = malloc(sizeof *whole);
+    struct coap_msg msg = last->msg;
+    size_t len;
+    msg.payload = a->body;
+    msg.payload_len = a->len;
+    struct coapmx_reply reply = {.code = COAP_REQUEST_ENTITY_TOO_LARGE};
+    if (whole != NULL && coap_encode(&msg, whole->raw, sizeof whole->raw, &len) == COAP_OK) {
+        whole->remote = last->remote;
+        whole->raw_len = len;
+        coap_parse(whole->raw, len, &whole->msg);
+        reply.code = COAP_NOT_FOUND;
+        if (ep->config.handler != NULL)
+            ep->config.handler(ep->config.handler_arg, whole, &reply);
+        ep->stats.requests_served++;
+    }
+    free(a->body);
+    a->body = NULL;
+    if (!reply.no_reply)
+        send_reply(ep, last, &reply, block1);
+    free(whole);
+}
+
+/* RFC 7959 on the server: blocks of one body arrive in order from one remote; anything else is
+ * 4.08 Request Entity Incomplete. Returns false when the request carries no Block1. */
+static bool serve_block1(struct coapmx_endpoint *ep, const struct coapmx_message *m)
+{
+    uint32_t num;
+    bool more;
+    unsigned szx;
+    const struct coap_option *block1 = coap_msg_find_option(&m->msg, COAP_OPT_BLOCK1, NULL);
+    if (block1 == NULL || !block_option(&m->msg, COAP_OPT_BLOCK1, &num, &more, &szx))
+        return false;
+    char path[256];
+    coap_msg_join_options(&m->msg, COAP_OPT_URI_PATH, '/', path, sizeof path);
+    struct assembly *a = num == 0 ? new_assembly(ep, m, path) : find_assembly(ep, m, path);
+    size_t offset = (size_t)num * block_size(szx), len = m->msg.payload_len;
+    struct coapmx_reply reply = {.code = COAP_REQUEST_ENTITY_INCOMPLETE};
+    if (a == NULL || a->len != offset) {
+        ep->stats.incomplete_transfers++;
+        send_reply(ep, m, &reply, NULL);
+        return true;
+    }
+    if (offset + len > COAPMX_DATAGRAM_MAX) {
+        reply.code = COAP_REQUEST_ENTITY_TOO_LARGE;
+        free(a->body);
+        a->body = NULL;
+        send_reply(ep, m, &reply, NULL);
+        return true;
+    }
+    memcpy(a->body + offset, m->msg.payload, len);
+    a->len = offset + len;
+    if (!more) {
+        serve_whole(ep, m, a, block1);
+        return true;
+    }
+    reply.code = COAP_CONTINUE;
+    send_reply(ep, m, &reply, block1);
+    return true;
+}
+
 static void handle_request(struct coapmx_endpoint *ep, const struct coapmx_message *m)
 {
     if (m->msg.type != COAP_CON && m->msg.type != COAP_NON)
         return; /* requests in ACK or RST are ignored (RFC 7252 §4.2, §4.3) */
-    if (answered_duplicate(ep, m))
+    if (answered_duplicate(ep, m) || serve_block1(ep, m))
         return;
     struct coapmx_reply reply = {.code = COAP_NOT_FOUND};
     if (ep->config.handler != NULL)
@@ -429,19 +677,7 @@ static void handle_request(struct coapmx_endpoint *ep, const struct coapmx_messa
         remember_served(ep, m, NULL, 0);
         return;
     }
-    struct coap_msg resp;
-    size_t len = 0;
-    bool piggyback = m->msg.type == COAP_CON;
-    coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, reply.code,
-                  piggyback ? m->msg.mid : ep->next_mid++);
-    coap_msg_set_token(&resp, m->msg.token, m->msg.token_len);
-    resp.payload = reply.payload;
-    resp.payload_len = reply.payload_len;
-    struct coapmx_error ignored;
-    if (coap_encode(&resp, ep->out, sizeof ep->out, &len) != COAP_OK)
-        return;
-    coapmx_transport_send(ep->t, &m->remote, ep->out, len, &ignored);
-    remember_served(ep, m, piggyback ? ep->out : NULL, piggyback ? len : 0);
+    send_reply(ep, m, &reply, NULL);
 }
 
 static void on_datagram(void *arg, const struct coapmx_remote *from, const uint8_t *buf, size_t len)
@@ -524,6 +760,8 @@ void coapmx_endpoint_free(struct coapmx_endpoint *ep)
     coapmx_endpoint_shutdown(ep);
     for (size_t i = 0; i < DEDUP_ENTRIES; i++)
         free(ep->served[i].response);
+    for (size_t i = 0; i < ASSEMBLIES; i++)
+        free(ep->assemblies[i].body);
     free(ep->incoming);
     free(ep);
 }
@@ -640,16 +878,25 @@ static int add_split_options(struct coap_msg *msg, uint16_t number, const char *
     }
 }
 
-struct request_text {
-    char path[512];
-    char query[512];
-};
+static size_t block_size(unsigned szx)
+{
+    return (size_t)16 << szx;
+}
 
-static int build_request(struct coapmx_endpoint *ep, const struct coapmx_request *req,
-                         const struct coapmx_uri *uri, struct pending *p, struct coap_msg *msg,
+static uint32_t block_value(uint32_t num, bool more, unsigned szx)
+{
+    return num << 4 | (more ? 8u : 0u) | szx;
+}
+
+/* The transfer's next request: the whole payload, the next Block1 slice while an upload lasts,
+ * or the next Block2 of a download. Fresh MID and token each time. */
+static int build_request(struct coapmx_endpoint *ep, struct pending *p, struct coap_msg *msg,
                          struct request_text *text, struct coapmx_error *err)
 {
-    coap_msg_init(msg, req->type, req->method, ep->next_mid++);
+    const struct coapmx_uri *uri = &p->uri;
+    uint8_t *block = text->block; /* outlives this function, as the encoder reads it later */
+    size_t block_len = 0;
+    coap_msg_init(msg, p->request_type, p->method, ep->next_mid++);
     uint64_t r = next_random(ep);
     p->token_len = 8;
     memcpy(p->token, &r, sizeof r);
@@ -661,12 +908,44 @@ static int build_request(struct coapmx_endpoint *ep, const struct coapmx_request
             0 ||
         add_split_options(msg, COAP_OPT_URI_QUERY, uri->query, '&', text->query,
                           sizeof text->query) != 0)
-        return coapmx_fail(err, COAPMX_EINVAL, 0, "cannot encode the options of '%s'", req->uri);
-    msg->payload = req->payload;
-    msg->payload_len = req->payload_len;
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "cannot encode the options of '%s'", uri->host);
+    size_t bs = block_size(p->szx);
+    if (p->next_block2 > 0) {
+        block_len = coap_uint_encode(block_value(p->next_block2, false, p->szx), block);
+        coap_msg_add_option(msg, COAP_OPT_BLOCK2, block, block_len);
+    } else if (p->upload_len > bs) {
+        size_t left = p->upload_len - p->upload_sent;
+        p->upload_slice = left > bs ? bs : left;
+        bool more = p->upload_sent + p->upload_slice < p->upload_len;
+        block_len =
+            coap_uint_encode(block_value((uint32_t)(p->upload_sent / bs), more, p->szx), block);
+        coap_msg_add_option(msg, COAP_OPT_BLOCK1, block, block_len);
+        msg->payload = p->upload + p->upload_sent;
+        msg->payload_len = p->upload_slice;
+    } else {
+        msg->payload = p->upload;
+        msg->payload_len = p->upload_len;
+    }
     p->mid = msg->mid;
-    p->type = req->type;
+    p->type = p->request_type;
+    return 0;
+}
+
+/* Copies what a transfer needs from the request. */
+static int remember_request(struct pending *p, const struct coapmx_request *req,
+                            const struct coapmx_uri *uri, struct coapmx_error *err)
+{
+    p->uri = *uri;
+    p->method = req->method;
+    p->request_type = req->type;
+    p->szx = req->block_szx > 0 && req->block_szx <= 6 ? req->block_szx : 6;
     p->collect_ms = req->collect_ms ? req->collect_ms : COAPMX_COLLECT_DEFAULT_MS;
+    if (req->payload_len == 0)
+        return 0;
+    if ((p->upload = malloc(req->payload_len)) == NULL)
+        return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory copying a payload");
+    memcpy(p->upload, req->payload, req->payload_len);
+    p->upload_len = req->payload_len;
     return 0;
 }
 
@@ -730,10 +1009,10 @@ int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_req
     p->cb = cb;
     p->arg = arg;
     if (coapmx_transport_resolve(ep->t, uri.host, uri.port, &p->remote, err) != 0 ||
-        check_destination(req, &p->remote, err) != 0 ||
-        build_request(ep, req, &uri, p, &msg, &text, err) != 0 ||
-        encode_request(ep, p, &msg, err) != 0) {
+        check_destination(req, &p->remote, err) != 0 || remember_request(p, req, &uri, err) != 0 ||
+        build_request(ep, p, &msg, &text, err) != 0 || encode_request(ep, p, &msg, err) != 0) {
         free(p->datagram);
+        free(p->upload);
         free(p);
         return -1;
     }

@@ -59,7 +59,8 @@ struct coapmx_endpoint_stats {
     uint64_t responses_matched;
     uint64_t responses_unmatched; /* right token wrong remote, or unknown token */
     uint64_t requests_served;
-    uint64_t duplicates; /* duplicate requests recognised (RFC 7252 §4.5) */
+    uint64_t duplicates;           /* duplicate requests recognised (RFC 7252 §4.5) */
+    uint64_t incomplete_transfers; /* Block1 blocks refused with 4.08 */
     uint64_t rst_sent;
     uint64_t rst_received;
 };
@@ -96,6 +97,10 @@ struct coapmx_request {
     const uint8_t *payload;
     size_t payload_len;
     uint32_t collect_ms; /* group requests: how long responses are collected; 0: 5000 */
+    /* Blockwise (RFC 7959): block size 16 << block_szx bytes, 0..6; 0 means 6 (1024). A
+     * payload larger than a block goes as Block1; a Block2 response is fetched to the end and
+     * delivered whole. */
+    uint8_t block_szx;
 };
 
 /* resp is NULL when err is set; both live only during the callback. A group request's callback
