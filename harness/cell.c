@@ -21,7 +21,7 @@
 #include "artifacts.h"
 
 #define CELL_MAX_ENDPOINTS  8
-#define CELL_MAX_MESSAGES   16
+#define CELL_MAX_MESSAGES   64
 #define CELL_WAIT_MS        10000 /* a request on loopback answers in well under a millisecond */
 #define PEER_START_MS       10000
 #define PEER_STOP_MS        5000
@@ -45,6 +45,8 @@ struct cell {
     size_t endpoint_count;
     struct coapmx_message *messages[CELL_MAX_MESSAGES];
     size_t message_count;
+    int owned_fds[4]; /* harness sockets a scenario opened; closed at teardown */
+    size_t owned_fd_count;
     struct wire_capture peer_wire, local_wire;
     bool peer_wire_loaded, local_wire_loaded;
     pid_t peer_pid;
@@ -401,6 +403,17 @@ void cell_advance(struct cell *cx, uint64_t ms)
     coapmx_loop_run_until(cx->loop, never, NULL, ms);
 }
 
+void cell_own_fd(struct cell *cx, int fd)
+{
+    CX_EXPECT(cx, cx->owned_fd_count < 4, "too many harness sockets in one cell");
+    cx->owned_fds[cx->owned_fd_count++] = fd;
+}
+
+struct coapmx_loop *cell_loop(struct cell *cx)
+{
+    return cx->loop;
+}
+
 uint64_t cell_now_ms(const struct cell *cx)
 {
     return coapmx_loop_now(cx->loop);
@@ -568,6 +581,11 @@ static int close_everything(void **state)
     for (size_t i = 0; i < cx->message_count; i++)
         free(cx->messages[i]);
     cx->message_count = 0;
+    while (cx->owned_fd_count > 0) {
+        int fd = cx->owned_fds[--cx->owned_fd_count];
+        coapmx_loop_unwatch(cx->loop, fd);
+        close(fd);
+    }
     if (cx->failed && !cx->skipped) {
         const struct wire_capture *cap = cell_wire(cx);
         cell_dump_wire(cx, cap, "peer capture");

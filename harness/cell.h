@@ -72,6 +72,11 @@ const struct coapmx_message *cell_get(struct cell *cx, struct coapmx_endpoint *e
 /* Cells run on a virtual clock: time passes only when nothing is ready (after the peer has
  * delivered everything), so protocol timeouts take no wall time and repeat exactly. */
 uint64_t cell_now_ms(const struct cell *cx);
+/* The cell's event loop, for harness-owned sockets (a relay's downstream side). */
+struct coapmx_loop *cell_loop(struct cell *cx);
+/* Hands a harness socket to the cell, which unwatches and closes it at the end, even when a
+ * check fails midway. */
+void cell_own_fd(struct cell *cx, int fd);
 /* cell_run_until with a bound of `ms` protocol time (for waits longer than a round trip). */
 bool cell_wait(struct cell *cx, bool (*done)(void *arg), void *arg, uint64_t ms);
 /* Lets `ms` of protocol time pass, handling whatever happens meanwhile. */

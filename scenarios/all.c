@@ -31,6 +31,7 @@ extern const struct scenario scenario_l6;
 extern const struct scenario scenario_l7;
 extern const struct scenario scenario_b1;
 extern const struct scenario scenario_b2;
+extern const struct scenario scenario_b3;
 extern const struct scenario scenario_m1;
 extern const struct scenario scenario_m2;
 extern const struct scenario scenario_m3;
@@ -75,6 +76,7 @@ static const struct scenario *const items[] = {
     &scenario_l7,
     &scenario_b1,
     &scenario_b2,
+    &scenario_b3,
     &scenario_m1,
     &scenario_m2,
     &scenario_m3,

@@ -5,38 +5,6 @@
 
 #define UPLOAD_BYTES 2048
 
-static bool has_path(const struct wire_datagram *dg, const char *path)
-{
-    char joined[64];
-    coap_msg_join_options(&dg->coap, COAP_OPT_URI_PATH, '/', joined, sizeof joined);
-    return strcmp(joined, path) == 0;
-}
-
-static uint32_t block_of(const struct wire_datagram *dg, uint16_t number)
-{
-    const struct coap_option *o = coap_msg_find_option(&dg->coap, number, NULL);
-    return o ? coap_option_uint(o) : 0;
-}
-
-/* Requests to `path` at the peer, in order; all must leave from one source port (the key is
- * kept for the whole transfer). Writes each one's block option value. */
-static size_t block_requests(struct cell *cx, const struct wire_capture *cap, const char *path,
-                             uint16_t option, uint32_t *values, size_t max)
-{
-    size_t n = 0;
-    uint16_t port = 0;
-    for (size_t i = 0; nth_request_exists(cx, cap, i); i++) {
-        const struct wire_datagram *dg = nth_request_at_peer(cx, cap, i);
-        if (!has_path(dg, path) || n == max)
-            continue;
-        if (n == 0)
-            port = wire_src_port(dg);
-        CX_EXPECT_INT(cx, wire_src_port(dg), port, "source port of a block request");
-        values[n++] = block_of(dg, option);
-    }
-    return n;
-}
-
 /* B1: a 10 KiB Block2 download and a 2 KiB Block1 upload, whole at the API and block by block
  * on the wire, every block from the same source port. */
 static void blockwise_transfers(struct cell *cx)

@@ -55,6 +55,8 @@ struct pending {
     uint32_t next_block2; /* 0: no Block2 transfer under way */
     uint8_t *download;    /* Block2 payload assembled so far */
     size_t download_len;
+    uint16_t relay_block_option; /* relays: one explicit block, no continuation */
+    uint32_t relay_block_value;
 };
 
 #define COAPMX_COLLECT_DEFAULT_MS 5000
@@ -455,6 +457,8 @@ static bool continue_transfer(struct coapmx_endpoint *ep, struct pending *p,
     uint32_t num;
     bool more;
     unsigned szx;
+    if (p->relay_block_option != 0)
+        return false; /* the relay moves the blocks itself */
     if (m->msg.code == COAP_CONTINUE && block_option(&m->msg, COAP_OPT_BLOCK1, &num, &more, &szx) &&
         p->upload_slice > 0 && p->upload_sent + p->upload_slice < p->upload_len) {
         p->upload_sent += p->upload_slice;
@@ -910,7 +914,12 @@ static int build_request(struct coapmx_endpoint *ep, struct pending *p, struct c
                           sizeof text->query) != 0)
         return coapmx_fail(err, COAPMX_EINVAL, 0, "cannot encode the options of '%s'", uri->host);
     size_t bs = block_size(p->szx);
-    if (p->next_block2 > 0) {
+    if (p->relay_block_option != 0) {
+        block_len = coap_uint_encode(p->relay_block_value, block);
+        coap_msg_add_option(msg, p->relay_block_option, block, block_len);
+        msg->payload = p->upload;
+        msg->payload_len = p->upload_len;
+    } else if (p->next_block2 > 0) {
         block_len = coap_uint_encode(block_value(p->next_block2, false, p->szx), block);
         coap_msg_add_option(msg, COAP_OPT_BLOCK2, block, block_len);
     } else if (p->upload_len > bs) {
@@ -939,6 +948,8 @@ static int remember_request(struct pending *p, const struct coapmx_request *req,
     p->method = req->method;
     p->request_type = req->type;
     p->szx = req->block_szx > 0 && req->block_szx <= 6 ? req->block_szx : 6;
+    p->relay_block_option = req->relay_block_option;
+    p->relay_block_value = req->relay_block_value;
     p->collect_ms = req->collect_ms ? req->collect_ms : COAPMX_COLLECT_DEFAULT_MS;
     if (req->payload_len == 0)
         return 0;
@@ -1029,6 +1040,27 @@ int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_req
     }
     ep->stats.requests_sent++;
     return p->id;
+}
+
+int coapmx_endpoint_hold(struct coapmx_endpoint *ep, const char *uri, struct coapmx_remote *out,
+                         struct coapmx_error *err)
+{
+    struct coapmx_uri parsed;
+    if (ep->shut_down)
+        return coapmx_fail(err, COAPMX_ESHUTDOWN, 0, "endpoint on %s is shut down",
+                           ep->t->ops->name);
+    if (coapmx_uri_parse(uri, &parsed, err) != 0 ||
+        coapmx_transport_resolve(ep->t, parsed.host, parsed.port, out, err) != 0)
+        return -1;
+    if (ep->t->ops->hold != NULL)
+        ep->t->ops->hold(ep->t, out);
+    return 0;
+}
+
+void coapmx_endpoint_release(struct coapmx_endpoint *ep, const struct coapmx_remote *remote)
+{
+    if (!ep->t->shut_down && ep->t->ops->release != NULL)
+        ep->t->ops->release(ep->t, remote);
 }
 
 void coapmx_request_cancel(struct coapmx_endpoint *ep, int64_t request_id)

@@ -101,6 +101,10 @@ struct coapmx_request {
      * payload larger than a block goes as Block1; a Block2 response is fetched to the end and
      * delivered whole. */
     uint8_t block_szx;
+    /* A relay (proxy) moving one block at a time: send this Block1/Block2 option (0: none) and
+     * hand back each response as it is, without continuing the transfer. */
+    uint16_t relay_block_option;
+    uint32_t relay_block_value;
 };
 
 /* resp is NULL when err is set; both live only during the callback. A group request's callback
@@ -113,6 +117,12 @@ typedef void (*coapmx_response_cb)(void *arg, const struct coapmx_message *resp,
  * shutdown) are returned here and the callback is never called. Returns a request id > 0. */
 int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_request *req,
                              coapmx_response_cb cb, void *arg, struct coapmx_error *err);
+
+/* Pins the remote of a URI (a pool keeps its socket) until coapmx_endpoint_release: what a
+ * proxy does for the duration of a blockwise transfer it relays. */
+int coapmx_endpoint_hold(struct coapmx_endpoint *ep, const char *uri, struct coapmx_remote *out,
+                         struct coapmx_error *err);
+void coapmx_endpoint_release(struct coapmx_endpoint *ep, const struct coapmx_remote *remote);
 
 /* Forgets a pending request without calling its callback. */
 void coapmx_request_cancel(struct coapmx_endpoint *ep, int64_t request_id);
