@@ -1,6 +1,7 @@
 #include "artifacts.h"
 
 #include <errno.h>
+#include <signal.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
@@ -33,4 +34,15 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 void artifact_remove_tree(const char *path)
 {
     nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool artifact_of_dead_runner(const char *name, const char *prefix)
+{
+    size_t len = strlen(prefix);
+    int owner;
+    char x;
+    if (strncmp(name, prefix, len) != 0 || sscanf(name + len, "%d%c", &owner, &x) != 2 ||
+        x != 'x' || owner <= 0)
+        return false;
+    return kill(owner, 0) != 0 && errno == ESRCH;
 }

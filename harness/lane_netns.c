@@ -16,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "artifacts.h"
 #include "lane.h"
 
 #define NETNS_DIR    "/run/netns"
@@ -178,11 +179,8 @@ static void netns_reap_stale(const struct lane *lane)
     if (d == NULL)
         return;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
-        int owner;
-        if (sscanf(e->d_name, NETNS_PREFIX "%dx", &owner) != 1 || owner <= 0)
+        if (!artifact_of_dead_runner(e->d_name, NETNS_PREFIX))
             continue;
-        if (kill(owner, 0) == 0 || errno == EPERM)
-            continue; /* its runner is alive */
         fprintf(stderr, "coapmx: removing namespace %s left by a runner that died\n", e->d_name);
         remove_namespace(e->d_name);
     }

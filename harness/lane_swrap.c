@@ -48,13 +48,9 @@ static void swrap_reap_stale(const struct lane *lane)
         return;
     for (struct dirent *e; (e = readdir(d)) != NULL;) {
         char path[300];
-        int owner;
         snprintf(path, sizeof path, "/tmp/%s", e->d_name);
-        if (strncmp(path, ARTIFACT_SCRATCH_PREFIX, strlen(ARTIFACT_SCRATCH_PREFIX)) != 0 ||
-            sscanf(path + strlen(ARTIFACT_SCRATCH_PREFIX), "%dx", &owner) != 1 || owner <= 0 ||
-            kill(owner, 0) == 0 || errno == EPERM)
-            continue;
-        artifact_remove_tree(path);
+        if (artifact_of_dead_runner(path, ARTIFACT_SCRATCH_PREFIX))
+            artifact_remove_tree(path);
     }
     closedir(d);
 }
