@@ -1,5 +1,8 @@
 #include "artifacts.h"
 
+#include <errno.h>
+#include <signal.h>
+#include <ftw.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -18,4 +21,28 @@ void artifact_paths(const char *cell_dir, const char *cell_name, struct artifact
     snprintf(out->local_pcap, sizeof out->local_pcap, "%s/%s.local.pcap", cell_dir, out->stem);
     snprintf(out->output, sizeof out->output, "%s/output.txt", cell_dir);
     snprintf(out->result, sizeof out->result, "%s/result", cell_dir);
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
+}
+
+void artifact_remove_tree(const char *path)
+{
+    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+bool artifact_of_dead_runner(const char *name, const char *prefix)
+{
+    size_t len = strlen(prefix);
+    int owner;
+    char x;
+    if (strncmp(name, prefix, len) != 0 || sscanf(name + len, "%d%c", &owner, &x) != 2 ||
+        x != 'x' || owner <= 0)
+        return false;
+    return kill(owner, 0) != 0 && errno == ESRCH;
 }

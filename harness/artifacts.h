@@ -3,6 +3,7 @@
 #ifndef COAPMX_ARTIFACTS_H
 #define COAPMX_ARTIFACTS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "report.h"
@@ -18,5 +19,14 @@ struct artifact_paths {
 void artifact_paths(const char *cell_dir, const char *cell_name, struct artifact_paths *out);
 /* Just the stem, e.g. for a cell directory name. */
 void artifact_stem(const char *cell_name, char *buf, size_t cap);
+/* rm -rf, without following symlinks. */
+void artifact_remove_tree(const char *path);
+
+/* Whether `name` is "<prefix><pid>x..." for a runner pid that no longer runs: what a runner
+ * that died left behind (scratch directories, namespaces). */
+bool artifact_of_dead_runner(const char *name, const char *prefix);
+
+/* Scratch directories: short paths under /tmp named by runner and slot ("<pid>x<slot>"). */
+#define ARTIFACT_SCRATCH_PREFIX "/tmp/coapmx-"
 
 #endif

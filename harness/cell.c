@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,11 +21,12 @@
 #include "artifacts.h"
 #include "main.h"
 
-#define CELL_MAX_ENDPOINTS 8
-#define CELL_MAX_MESSAGES  16
-#define CELL_WAIT_MS       10000 /* a request on loopback answers in well under a millisecond */
-#define PEER_START_MS      10000
-#define PEER_STOP_MS       5000
+#define CELL_MAX_ENDPOINTS  8
+#define CELL_MAX_MESSAGES   64
+#define CELL_WAIT_MS        10000 /* a request on loopback answers in well under a millisecond */
+#define PEER_START_MS       10000
+#define PEER_STOP_MS        5000
+#define CELL_CLOCK_START_MS 1000000 /* virtual; far from 0 so that no arithmetic underflows */
 
 struct cell {
     char name[CELL_NAME_MAX];
@@ -35,11 +37,17 @@ struct cell {
     const struct lane *lane;
     char host[256];
     struct artifact_paths paths;
+    struct coapmx_clock clock; /* virtual: protocol time passes only when nothing is ready */
     struct coapmx_loop *loop;
+    uint64_t seed;
+    unsigned endpoints_opened;
+    struct coapmx_protocol protocol;
     struct coapmx_endpoint *endpoints[CELL_MAX_ENDPOINTS];
     size_t endpoint_count;
     struct coapmx_message *messages[CELL_MAX_MESSAGES];
     size_t message_count;
+    int owned_fds[4]; /* harness sockets a scenario opened; closed at teardown */
+    size_t owned_fd_count;
     struct wire_capture peer_wire, local_wire;
     bool peer_wire_loaded, local_wire_loaded;
     pid_t peer_pid;
@@ -47,6 +55,7 @@ struct cell {
     int fd_baseline;
     bool skipped, failed;
     char reason[CELL_TEXT_MAX];
+    char observed[CELL_OBSERVED_MAX];
 };
 
 /* ---- accessors ---- */
@@ -107,6 +116,26 @@ void cell_skip(struct cell *cx, const char *fmt, ...)
     abort();
 }
 
+void cell_observe(struct cell *cx, const char *key, const char *fmt, ...)
+{
+    size_t used = strlen(cx->observed);
+    int n =
+        snprintf(cx->observed + used, sizeof cx->observed - used, "%s%s=", used ? "; " : "", key);
+    if (n < 0 || (size_t)n >= sizeof cx->observed - used)
+        return;
+    used += (size_t)n;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cx->observed + used, sizeof cx->observed - used, fmt, ap);
+    va_end(ap);
+}
+
+const char *cell_errno_name(int e)
+{
+    const char *name = e ? strerrorname_np(e) : "0";
+    return name ? name : "E?";
+}
+
 /* ---- the peer process ---- */
 
 static int peer_read_line(struct cell *cx, char *line, size_t cap, int timeout_ms)
@@ -136,7 +165,10 @@ static int peer_command(struct cell *cx, const char *command, char *reply, size_
     return 0;
 }
 
-static void peer_binds(const struct lane *lane, char binds[6][80])
+#define PEER_BINDS 8
+
+/* The peer's sockets: the order matters to the peer (see start_responders, stranger_of). */
+static void peer_binds(const struct lane *lane, char binds[PEER_BINDS][80])
 {
     snprintf(binds[0], 80, "%s:%d", lane->peer_v4, PEER_PORT_DEFAULT);
     snprintf(binds[1], 80, "%s:%d", lane->peer_v4, PEER_PORT_ALT);
@@ -144,18 +176,34 @@ static void peer_binds(const struct lane *lane, char binds[6][80])
     snprintf(binds[3], 80, "[%s]:%d", lane->peer_v6, PEER_PORT_ALT);
     snprintf(binds[4], 80, "%s:%d", lane->stranger_v4, PEER_PORT_DEFAULT);
     snprintf(binds[5], 80, "[%s]:%d", lane->stranger_v6, PEER_PORT_DEFAULT);
+    snprintf(binds[6], 80, "%s:%d", lane->peer_v4, PEER_PORT_V4_ONLY);
+    snprintf(binds[7], 80, "[%s]:%d", lane->peer_v6, PEER_PORT_V6_ONLY);
 }
 
 static void exec_peer(struct cell *cx, int control)
 {
-    char binds[6][80], fd_text[16], self[1024];
-    peer_binds(cx->lane, binds);
+    char binds[PEER_BINDS][80], fd_text[16], self[1024];
+    const char *argv[24] = {"coapmx", "__peer", "--control-fd", fd_text};
+    size_t n = 4;
+    const struct lane *lane = cx->lane;
+    peer_binds(lane, binds);
     snprintf(fd_text, sizeof fd_text, "%d", control);
-    if (cx->lane->enter_peer(cx->lane, cx->paths.peer_pcap) != 0 ||
+    if (lane->peer_ifname != NULL) {
+        argv[n++] = "--capture";
+        argv[n++] = lane->peer_ifname;
+        argv[n++] = cx->paths.peer_pcap;
+    }
+    if (lane->has_multicast) {
+        argv[n++] = "--responders";
+        argv[n++] = lane->peer_ifname;
+    }
+    for (size_t i = 0; i < PEER_BINDS; i++)
+        argv[n++] = binds[i];
+    argv[n] = NULL;
+    if (lane->enter_peer(lane, cx->paths.peer_pcap) != 0 ||
         coapmx_self_path(self, sizeof self) == NULL)
         _exit(120);
-    execl(self, "coapmx", "__peer", "--control-fd", fd_text, binds[0], binds[1], binds[2], binds[3],
-          binds[4], binds[5], (char *)NULL);
+    execv(self, (char *const *)argv);
     fprintf(stderr, "cell: cannot exec the peer: %s\n", strerror(errno));
     _exit(121);
 }
@@ -172,6 +220,7 @@ static int start_peer(struct cell *cx)
     if (cx->peer_pid < 0)
         return -1;
     if (cx->peer_pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL); /* the peer never outlives its cell */
         close(pair[0]);
         int control = dup(pair[1]); /* without CLOEXEC, so the peer inherits it */
         exec_peer(cx, control);
@@ -246,9 +295,10 @@ struct coapmx_endpoint *cell_open(struct cell *cx, const struct coapmx_transport
         coapmx_transport_open(cx->ops, cx->loop, config ? config : &client, err);
     if (t == NULL)
         return NULL;
-    struct coapmx_endpoint_config ec = {
-        .seed = 0x5eed, .handler = handler, .handler_arg = handler_arg};
-    coapmx_protocol_defaults(&ec.protocol);
+    struct coapmx_endpoint_config ec = {.seed = cx->seed + cx->endpoints_opened++,
+                                        .protocol = cx->protocol,
+                                        .handler = handler,
+                                        .handler_arg = handler_arg};
     struct coapmx_endpoint *ep = coapmx_endpoint_new(t, &ec, err);
     if (ep == NULL) {
         coapmx_transport_close(t);
@@ -296,13 +346,19 @@ void cell_uri(const struct cell *cx, uint16_t port, const char *path, char *buf,
 int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type,
                      const char *uri, const struct coapmx_message **resp, struct coapmx_error *err)
 {
+    struct coapmx_request req = {.type = type, .method = COAP_GET, .uri = uri};
+    return cell_send_request(cx, ep, &req, resp, err);
+}
+
+int cell_send_request(struct cell *cx, struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                      const struct coapmx_message **resp, struct coapmx_error *err)
+{
     CX_EXPECT(cx, cx->message_count < CELL_MAX_MESSAGES, "too many requests in one cell");
     struct coapmx_message *m = malloc(sizeof *m);
     CX_EXPECT(cx, m != NULL, "out of memory");
     cx->messages[cx->message_count++] = m;
-    struct coapmx_request req = {.type = type, .method = COAP_GET, .uri = uri};
     *resp = m;
-    return coapmx_request_wait(ep, &req, m, CELL_WAIT_MS, err);
+    return coapmx_request_wait(ep, req, m, CELL_WAIT_MS, err);
 }
 
 int cell_request(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type, uint16_t port,
@@ -331,6 +387,46 @@ bool cell_run_until(struct cell *cx, struct coapmx_endpoint *ep, bool (*done)(vo
 {
     (void)ep; /* every endpoint of a cell shares the cell's loop */
     return coapmx_loop_run_until(cx->loop, done, arg, CELL_WAIT_MS);
+}
+
+static bool never(void *arg)
+{
+    (void)arg;
+    return false;
+}
+
+bool cell_wait(struct cell *cx, bool (*done)(void *arg), void *arg, uint64_t ms)
+{
+    return coapmx_loop_run_until(cx->loop, done, arg, ms);
+}
+
+void cell_advance(struct cell *cx, uint64_t ms)
+{
+    coapmx_loop_run_until(cx->loop, never, NULL, ms);
+}
+
+void cell_own_fd(struct cell *cx, int fd)
+{
+    CX_EXPECT(cx, cx->owned_fd_count < 4, "too many harness sockets in one cell");
+    cx->owned_fds[cx->owned_fd_count++] = fd;
+}
+
+struct coapmx_loop *cell_loop(struct cell *cx)
+{
+    return cx->loop;
+}
+
+uint64_t cell_now_ms(const struct cell *cx)
+{
+    return coapmx_loop_now(cx->loop);
+}
+
+void cell_peer_behave(struct cell *cx, const char *behaviour)
+{
+    char command[128], reply[128];
+    snprintf(command, sizeof command, "behave %s\n", behaviour);
+    peer_command(cx, command, reply, sizeof reply);
+    CX_EXPECT(cx, strcmp(reply, "ok") == 0, "the peer refused '%s': %s", behaviour, reply);
 }
 
 /* ---- expectations ---- */
@@ -427,6 +523,8 @@ const struct wire_capture *cell_wire(struct cell *cx)
 
 const struct wire_capture *cell_local_wire(struct cell *cx)
 {
+    if (cx->lane->shared_capture)
+        return cell_wire(cx);
     return load(cx, &cx->local_wire, &cx->local_wire_loaded, cx->paths.local_pcap);
 }
 
@@ -485,6 +583,11 @@ static int close_everything(void **state)
     for (size_t i = 0; i < cx->message_count; i++)
         free(cx->messages[i]);
     cx->message_count = 0;
+    while (cx->owned_fd_count > 0) {
+        int fd = cx->owned_fds[--cx->owned_fd_count];
+        coapmx_loop_unwatch(cx->loop, fd);
+        close(fd);
+    }
     if (cx->failed && !cx->skipped) {
         const struct wire_capture *cap = cell_wire(cx);
         cell_dump_wire(cx, cap, "peer capture");
@@ -527,6 +630,30 @@ static int parse_cell_name(struct cell *cx, const struct coapmx_registry *regist
     return cx->ops && cx->kind && cx->lane && cx->scenario ? 0 : -1;
 }
 
+/* Before the virtual clock jumps, everything the peer has to say must have arrived. */
+static void sync_peer_when_idle(void *arg)
+{
+    cell_peer_sync(arg);
+}
+
+/* Per run: the protocol constants (COAPMX_PROTOCOL) and the seed (COAPMX_SEED), mixed with
+ * the cell's name so that every cell has its own reproducible randomness. */
+static int configure_protocol(struct cell *cx)
+{
+    struct coapmx_error err;
+    const char *text = getenv("COAPMX_PROTOCOL"), *run_seed = getenv("COAPMX_SEED");
+    coapmx_protocol_defaults(&cx->protocol);
+    if (text != NULL && coapmx_protocol_parse(&cx->protocol, text, &err) != 0) {
+        snprintf(cx->reason, sizeof cx->reason, "%s", err.message);
+        return -1;
+    }
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    for (const char *p = cx->name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
+    cx->seed = h ^ (run_seed ? strtoull(run_seed, NULL, 0) : 1);
+    return 0;
+}
+
 static int write_result(const struct cell *cx, enum cell_status status)
 {
     char path[1100];
@@ -534,7 +661,7 @@ static int write_result(const struct cell *cx, enum cell_status status)
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return -1;
-    fprintf(f, "%s\n%s\n", cell_status_name(status), cx->reason);
+    fprintf(f, "%s\n%s\n%s\n", cell_status_name(status), cx->reason, cx->observed);
     return fclose(f);
 }
 
@@ -554,9 +681,17 @@ int cell_main(const struct coapmx_registry *registry, int argc, char **argv)
         write_result(&cx, CELL_ERROR);
         return 1;
     }
-    cx.loop = coapmx_loop_new(NULL);
+    if (configure_protocol(&cx) != 0) {
+        write_result(&cx, CELL_ERROR);
+        stop_peer(&cx);
+        return 1;
+    }
+    coapmx_clock_virtual_init(&cx.clock, CELL_CLOCK_START_MS);
+    cx.loop = coapmx_loop_new(&cx.clock);
+    coapmx_loop_set_idle_hook(cx.loop, sync_peer_when_idle, &cx);
     cx.fd_baseline = cell_open_fds();
-    printf("cell %s: %s\n", cx.name, cx.scenario->title);
+    printf("cell %s: %s\nseed 0x%016llx (rerun with the same --seed to reproduce)\n", cx.name,
+           cx.scenario->title, (unsigned long long)cx.seed);
     const struct CMUnitTest tests[] = {{.name = cx.name,
                                         .test_func = run_scenario,
                                         .setup_func = NULL,

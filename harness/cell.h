@@ -24,6 +24,9 @@ struct scenario {
     const char *const *kinds; /* NULL-terminated names of the address kinds it runs for */
     bool traffic; /* it sends to the kind's address, so the lane must be able to carry that */
     void (*run)(struct cell *cx);
+    /* NULL: every transport; otherwise only those whose profile makes the row apply (rows
+     * marked n/a in BEHAVIOUR.md get no cell at all). */
+    bool (*applies)(const struct coapmx_profile *profile);
 };
 
 struct scenario_list {
@@ -58,12 +61,29 @@ void cell_uri(const struct cell *cx, uint16_t port, const char *path, char *buf,
 /* A request to the kind's host, waited for (bounded). The message is owned by the cell. */
 int cell_request(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type, uint16_t port,
                  const char *path, const struct coapmx_message **resp, struct coapmx_error *err);
+/* Any request (method, payload, ...), waited for like cell_request. */
+int cell_send_request(struct cell *cx, struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                      const struct coapmx_message **resp, struct coapmx_error *err);
 /* The same for any URI (e.g. another spelling of the peer). */
 int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type,
                      const char *uri, const struct coapmx_message **resp, struct coapmx_error *err);
 /* GET (CON) that must succeed with 2.05; fails the cell otherwise. */
 const struct coapmx_message *cell_get(struct cell *cx, struct coapmx_endpoint *ep, uint16_t port,
                                       const char *path);
+/* Cells run on a virtual clock: time passes only when nothing is ready (after the peer has
+ * delivered everything), so protocol timeouts take no wall time and repeat exactly. */
+uint64_t cell_now_ms(const struct cell *cx);
+/* The cell's event loop, for harness-owned sockets (a relay's downstream side). */
+struct coapmx_loop *cell_loop(struct cell *cx);
+/* Hands a harness socket to the cell, which unwatches and closes it at the end, even when a
+ * check fails midway. */
+void cell_own_fd(struct cell *cx, int fd);
+/* cell_run_until with a bound of `ms` protocol time (for waits longer than a round trip). */
+bool cell_wait(struct cell *cx, bool (*done)(void *arg), void *arg, uint64_t ms);
+/* Lets `ms` of protocol time pass, handling whatever happens meanwhile. */
+void cell_advance(struct cell *cx, uint64_t ms);
+/* Scripts the peer's next answers (see peer.h: "drop N", "separate-later", ...). */
+void cell_peer_behave(struct cell *cx, const char *behaviour);
 /* Runs the endpoint's loop until done(arg) or a bounded time; false on timeout. */
 bool cell_run_until(struct cell *cx, struct coapmx_endpoint *ep, bool (*done)(void *arg),
                     void *arg);
@@ -99,6 +119,13 @@ void cell_dump_wire(struct cell *cx, const struct wire_capture *cap, const char 
 
 /* Open file descriptors of this process (leak checks). */
 int cell_open_fds(void);
+
+/* Records a value the cell observed ("errno" = "ECONNREFUSED"), reported per lane so the
+ * report can show where socket_wrapper and the kernel disagree. */
+void cell_observe(struct cell *cx, const char *key, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* "ECONNREFUSED", or "0" for no error. */
+const char *cell_errno_name(int e);
 
 /* ---- outcomes ---- */
 void cell_skip(struct cell *cx, const char *fmt, ...)

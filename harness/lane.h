@@ -12,25 +12,41 @@
 
 struct lane {
     const char *name;
-    const char *peer_v4, *peer_v6;         /* the reference peer */
-    const char *stranger_v4, *stranger_v6; /* a host the transport never addressed */
-    const char *client_v4, *client_v6;     /* where the transport under test lives */
-    const char *hosts_file;                /* fixtures/, for nss_wrapper */
+    const char *client_ifname, *peer_ifname; /* NULL: no real interfaces (no live capture) */
+    const char *peer_v4, *peer_v6;           /* the reference peer */
+    const char *stranger_v4, *stranger_v6;   /* a host the transport never addressed */
+    const char *client_v4, *client_v6;       /* where the transport under test lives */
+    const char *hosts_file;                  /* fixtures/, for nss_wrapper */
     bool has_multicast;
     bool has_dualstack; /* a [::] socket reaches IPv4 peers through v4-mapped addresses */
     bool has_icmp;
-    /* In the runner's child, before exec'ing the cell: the cell's environment. `scratch` is an
-     * empty directory with a short path (AF_UNIX paths are limited to 108 bytes), removed by
-     * the runner after the cell. */
-    int (*enter_cell)(const struct lane *lane, const char *scratch, const char *local_pcap);
+    /* The peer's capture is the only one: both ends see one link (cell_local_wire reads it). */
+    bool shared_capture;
+    /* Whether this machine can run the lane; if not, why (cells are skipped with it). */
+    bool (*available)(const struct lane *lane, char *why, size_t why_cap);
+    /* In the runner's child, before exec'ing the cell: the cell's network and environment.
+     * `scratch` is an empty directory with a short path (AF_UNIX paths are limited to 108
+     * bytes), removed by the runner after the cell; `instance` names this run of the cell
+     * uniquely on the machine ("<runner pid>x<slot>"). */
+    int (*enter_cell)(const struct lane *lane, const char *scratch, const char *local_pcap,
+                      const char *instance);
     /* In the cell's peer child, before exec'ing the peer. */
     int (*enter_peer)(const struct lane *lane, const char *peer_pcap);
+    /* In the runner, after the cell's processes are gone, even if it crashed. */
+    void (*cleanup)(const struct lane *lane, const char *instance);
+    /* In the runner, before any cell: removes what runners that died left behind. */
+    void (*reap_stale)(const struct lane *lane);
 };
 
 extern const struct lane lane_swrap;
+extern const struct lane lane_netns;
 
 const struct lane *lane_find(const char *name);
 const struct lane *const *lane_all(size_t *count);
+
+/* In a sanitizer build, what every lane's cells need: the wrappers' deepbind off and a leak or
+ * error failing the cell (exit code CELL_CHECKER_EXIT_CODE); nothing otherwise. 0 or -1. */
+int lane_sanitizer_env(void);
 
 /* Whether this lane can carry the traffic of transport `profile` to address kind `kind`, whose
  * datagrams leave as `wire_family` (0: unknown); when not, why (a skip reason). */

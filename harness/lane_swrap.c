@@ -1,13 +1,16 @@
 /* The socket_wrapper lane: every cell gets its own SOCKET_WRAPPER_DIR (its own network), an
  * nss_wrapper hosts file, and captures written by socket_wrapper itself. The peer is host 10,
  * a stranger host 11, the transport under test host 20. */
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "artifacts.h"
 #include "cell.h"
 #include "lane.h"
 
@@ -23,24 +26,49 @@ static int set(const char *name, const char *value)
     return 0;
 }
 
-static int swrap_enter_cell(const struct lane *lane, const char *scratch, const char *local_pcap)
+static bool swrap_available(const struct lane *lane, char *why, size_t why_cap)
 {
+    (void)lane;
+    (void)why;
+    (void)why_cap;
+    return true; /* needs no privilege; the preload libraries are checked at configure time */
+}
+
+static void swrap_nothing_to_clean(const struct lane *lane, const char *instance)
+{
+    (void)lane;
+    (void)instance; /* the runner removes the scratch directory, which is the whole network */
+}
+
+/* A runner that died left its cells' networks (scratch directories) behind. */
+static void swrap_reap_stale(const struct lane *lane)
+{
+    (void)lane;
+    DIR *d = opendir("/tmp");
+    if (d == NULL)
+        return;
+    for (struct dirent *e; (e = readdir(d)) != NULL;) {
+        char path[300];
+        snprintf(path, sizeof path, "/tmp/%s", e->d_name);
+        if (artifact_of_dead_runner(path, ARTIFACT_SCRATCH_PREFIX))
+            artifact_remove_tree(path);
+    }
+    closedir(d);
+}
+
+static int swrap_enter_cell(const struct lane *lane, const char *scratch, const char *local_pcap,
+                            const char *instance)
+{
+    (void)instance;
     /* The pcap file must not exist beforehand: socket_wrapper writes the header only when it
      * creates the file. */
     unlink(local_pcap);
     unsetenv("SOCKET_WRAPPER_IPV4_NETWORK");
-#ifdef COAPMX_SANITIZE
-    /* The sanitizer runtime refuses RTLD_DEEPBIND, which the wrappers use by default. A leak or
-     * an error must fail the cell: LeakSanitizer exits non-zero after the cell wrote its
-     * result, and the runner checks the exit code. */
-    if (set("SOCKET_WRAPPER_DISABLE_DEEPBIND", "1") || set("NSS_WRAPPER_DISABLE_DEEPBIND", "1") ||
-        set("ASAN_OPTIONS",
-            "detect_leaks=1:halt_on_error=1:exitcode=" CELL_CHECKER_EXIT_CODE_STR) ||
-        set("UBSAN_OPTIONS",
-            "print_stacktrace=1:halt_on_error=1:exitcode=" CELL_CHECKER_EXIT_CODE_STR))
+    if (lane_sanitizer_env() != 0)
         return -1;
-#endif
-    return set("LD_PRELOAD", COAPMX_PRELOAD) || set("SOCKET_WRAPPER_DIR", scratch) ||
+    return set("LD_PRELOAD",
+               COAPMX_SANITIZER_PRELOAD COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) ||
+                   set("SOCKET_WRAPPER_DIR", scratch) ||
                    set("SOCKET_WRAPPER_DEFAULT_IFACE", SWRAP_CLIENT_IFACE) ||
                    set("SOCKET_WRAPPER_PCAP_FILE", local_pcap) ||
                    set("NSS_WRAPPER_HOSTS", lane->hosts_file)
@@ -70,11 +98,34 @@ const struct lane lane_swrap = {
     .has_multicast = false,
     .has_dualstack = false,
     .has_icmp = false,
+    .shared_capture = false,
+    .available = swrap_available,
     .enter_cell = swrap_enter_cell,
     .enter_peer = swrap_enter_peer,
+    .cleanup = swrap_nothing_to_clean,
+    .reap_stale = swrap_reap_stale,
 };
 
-static const struct lane *const all_lanes[] = {&lane_swrap};
+int lane_sanitizer_env(void)
+{
+#ifdef COAPMX_SANITIZE
+    /* The sanitizer runtime refuses RTLD_DEEPBIND, which the wrappers use by default. A leak or
+     * an error must fail the cell: LeakSanitizer exits non-zero after the cell wrote its
+     * result, and the runner checks the exit code. */
+    return set("SOCKET_WRAPPER_DISABLE_DEEPBIND", "1") ||
+                   set("NSS_WRAPPER_DISABLE_DEEPBIND", "1") ||
+                   set("ASAN_OPTIONS",
+                       "detect_leaks=1:halt_on_error=1:exitcode=" CELL_CHECKER_EXIT_CODE_STR) ||
+                   set("UBSAN_OPTIONS",
+                       "print_stacktrace=1:halt_on_error=1:exitcode=" CELL_CHECKER_EXIT_CODE_STR)
+               ? -1
+               : 0;
+#else
+    return 0;
+#endif
+}
+
+static const struct lane *const all_lanes[] = {&lane_swrap, &lane_netns};
 
 const struct lane *const *lane_all(size_t *count)
 {

@@ -18,6 +18,7 @@ static const char usage[] =
     "  list [FILTER...] [--transport T] [--lane L]    the matrix cells, one per line\n"
     "  run  [FILTER...] [--transport T] [--lane L] [--report DIR] [-j N] [--timeout S]\n"
     "       [--keep-pcaps] [--exact CELL] [--quiet]   run cells; write DIR/summary.md,\n"
+    "       [--seed N] [--protocol ack_timeout_ms=2000,max_retransmit=4,nstart=1,...]\n"
     "       [--wrap 'CMD ARGS']                       junit.xml, results.tap, cells/;\n"
     "                                                 --wrap runs each cell under CMD\n"
     "  pcap FILE                                      one line per datagram of a capture\n"
@@ -27,7 +28,7 @@ static const char usage[] =
     "                                                 serve /hello, /whoami, /local\n"
     "  transports                                     the transports and their profiles\n"
     "A FILTER is a glob (with * ? [) or a substring of the cell name\n"
-    "<transport>/<scenario>/<address kind>@<lane>; every filter must match.\n";
+    "<transport>/<scenario>/<address kind>@<lane>; a cell runs if any filter matches.\n";
 
 const char *coapmx_self_path(char *buf, size_t cap)
 {

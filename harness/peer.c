@@ -1,6 +1,8 @@
 #include "peer.h"
 
 #include <errno.h>
+#include <net/if.h>
+#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -16,17 +18,39 @@
 #define PEER_MAX_SOCKETS   16
 #define PEER_IDLE_LIMIT_MS 120000 /* the cell died without saying quit */
 
+#define PEER_RESPONDERS 2 /* several answers to one group request (M4) */
+
 struct peer_socket {
     int fd;
     struct sockaddr_storage addr;
     char hostinfo[64];
+    struct peer_socket *reply_via; /* group sockets answer from a unicast socket */
+};
+
+/* What the scenario scripted for the next requests (control command "behave"). */
+struct behaviour {
+    unsigned drop;       /* ignore this many requests */
+    bool separate_later; /* empty ACK now, the CON response on "release" */
+    bool duplicate;      /* send the next response twice */
+    bool spoof;          /* first send the next response from the stranger */
+    bool wrong_token;    /* first send the next response with another token */
+    struct {             /* the separate response waiting for "release" */
+        bool present;
+        struct peer_socket *via;
+        struct sockaddr_storage to;
+        size_t len;
+        uint8_t bytes[1024];
+    } held;
 };
 
 struct peer {
+    struct behaviour behave;
     struct peer_socket sockets[PEER_MAX_SOCKETS];
     size_t count;
     int control;
     uint16_t next_mid;
+    pcap_t *capture; /* a live capture of the peer's link, or NULL */
+    pcap_dumper_t *dumper;
 };
 
 /* Malformed datagrams, one per class the codec rejects (E5). */
@@ -50,20 +74,142 @@ static void reply(struct peer_socket *ps, const struct sockaddr_storage *to, con
         fprintf(stderr, "peer: send from %s failed: %s\n", ps->hostinfo, strerror(errno));
 }
 
-static void respond(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
-                    const struct coap_msg *req, uint8_t code, const void *payload, size_t len)
+/* The stranger's socket of the same family and port as ps (the bind list's order). */
+static struct peer_socket *stranger_of(struct peer *p, const struct peer_socket *ps)
+{
+    struct peer_socket *last = NULL;
+    for (size_t i = 0; i < p->count; i++) {
+        struct peer_socket *c = &p->sockets[i];
+        if (c->reply_via == NULL && c->addr.ss_family == ps->addr.ss_family &&
+            coapmx_sockaddr_port((const struct sockaddr *)&c->addr) ==
+                coapmx_sockaddr_port((const struct sockaddr *)&ps->addr))
+            last = c;
+    }
+    return last;
+}
+
+static void send_scripted(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                          struct coap_msg *resp)
 {
     static uint8_t out[65536];
+    size_t out_len;
+    struct behaviour *b = &p->behave;
+    if (b->wrong_token) {
+        b->wrong_token = false;
+        resp->token[0] ^= 0xff;
+        if (coap_encode(resp, out, sizeof out, &out_len) == COAP_OK)
+            reply(ps, to, out, out_len);
+        resp->token[0] ^= 0xff;
+    }
+    if (coap_encode(resp, out, sizeof out, &out_len) != COAP_OK)
+        return;
+    if (b->spoof) {
+        b->spoof = false;
+        reply(stranger_of(p, ps), to, out, out_len);
+    }
+    reply(ps, to, out, out_len);
+    if (b->duplicate) {
+        b->duplicate = false;
+        reply(ps, to, out, out_len);
+    }
+}
+
+/* Answers now as an empty ACK, and keeps the response as a separate CON for "release". */
+static bool hold_separate(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                          const struct coap_msg *req, struct coap_msg *resp)
+{
+    struct behaviour *b = &p->behave;
+    if (!b->separate_later || req->type != COAP_CON)
+        return false;
+    b->separate_later = false;
+    uint8_t ack[4] = {0x60, 0x00, (uint8_t)(req->mid >> 8), (uint8_t)req->mid};
+    reply(ps, to, ack, sizeof ack);
+    resp->type = COAP_CON;
+    resp->mid = p->next_mid++;
+    b->held.present =
+        coap_encode(resp, b->held.bytes, sizeof b->held.bytes, &b->held.len) == COAP_OK;
+    b->held.via = ps;
+    b->held.to = *to;
+    return true;
+}
+
+/* Answers a request; `block` (0: none) is a Block1 or Block2 option number with its value. */
+static void respond_with(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                         const struct coap_msg *req, uint8_t code, const void *payload, size_t len,
+                         uint16_t block, uint32_t block_value)
+{
+    if (ps->reply_via != NULL)
+        ps = ps->reply_via;
     struct coap_msg resp;
+    uint8_t value[4];
     bool piggyback = req->type == COAP_CON;
     coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, code,
                   piggyback ? req->mid : p->next_mid++);
     coap_msg_set_token(&resp, req->token, req->token_len);
+    if (block != 0)
+        coap_msg_add_option(&resp, block, value, coap_uint_encode(block_value, value));
     resp.payload = payload;
     resp.payload_len = len;
-    size_t out_len;
-    if (coap_encode(&resp, out, sizeof out, &out_len) == COAP_OK)
-        reply(ps, to, out, out_len);
+    if (!hold_separate(p, ps, to, req, &resp))
+        send_scripted(p, ps, to, &resp);
+}
+
+static void respond(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                    const struct coap_msg *req, uint8_t code, const void *payload, size_t len)
+{
+    respond_with(p, ps, to, req, code, payload, len, 0, 0);
+}
+
+/* The body of /big10k: byte i is 'a' + i % 26 (PEER_PATTERN). */
+static void serve_block2(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
+                         const struct coap_msg *req)
+{
+    static uint8_t body[PEER_BLOCKWISE_BYTES];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)PEER_PATTERN(i);
+    const struct coap_option *o = coap_msg_find_option(req, COAP_OPT_BLOCK2, NULL);
+    uint32_t v = o ? coap_option_uint(o) : 6; /* late negotiation: 1024-byte blocks */
+    uint32_t num = v >> 4, szx = (v & 7) > 6 ? 6 : v & 7;
+    size_t size = (size_t)16 << szx, offset = (size_t)num * size;
+    if (offset >= sizeof body) {
+        respond(p, ps, to, req, COAP_BAD_REQUEST, NULL, 0);
+        return;
+    }
+    size_t len = sizeof body - offset < size ? sizeof body - offset : size;
+    bool more = offset + len < sizeof body;
+    respond_with(p, ps, to, req, COAP_CONTENT, body + offset, len, COAP_OPT_BLOCK2,
+                 num << 4 | (more ? 8u : 0u) | szx);
+}
+
+/* PUT /upload: blocks must come in order from one source; answers "got N bytes, pattern ok". */
+static void serve_upload(struct peer *p, struct peer_socket *ps,
+                         const struct sockaddr_storage *from, const struct coap_msg *req)
+{
+    static struct sockaddr_storage source;
+    static size_t received;
+    static bool pattern_ok;
+    const struct coap_option *o = coap_msg_find_option(req, COAP_OPT_BLOCK1, NULL);
+    uint32_t v = o ? coap_option_uint(o) : 0;
+    size_t size = (size_t)16 << (v & 7), offset = o ? (size_t)(v >> 4) * size : 0;
+    if (offset == 0) {
+        source = *from;
+        received = 0;
+        pattern_ok = true;
+    }
+    if (offset != received || memcmp(&source, from, sizeof source) != 0) {
+        respond(p, ps, from, req, COAP_REQUEST_ENTITY_INCOMPLETE, NULL, 0);
+        return;
+    }
+    for (size_t i = 0; i < req->payload_len; i++)
+        pattern_ok &= req->payload[i] == (uint8_t)PEER_PATTERN(offset + i);
+    received += req->payload_len;
+    if (o != NULL && (v & 8)) {
+        respond_with(p, ps, from, req, COAP_CONTINUE, NULL, 0, COAP_OPT_BLOCK1, v);
+        return;
+    }
+    char text[64];
+    snprintf(text, sizeof text, "got %zu bytes, pattern %s", received, pattern_ok ? "ok" : "bad");
+    respond_with(p, ps, from, req, COAP_CHANGED, text, strlen(text), o ? COAP_OPT_BLOCK1 : 0, v);
 }
 
 static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *from,
@@ -85,6 +231,10 @@ static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_
         memset(filler, 'x', sizeof filler);
         respond(p, ps, from, req, COAP_CONTENT, filler, PEER_OVERSIZE_BYTES);
         respond(p, ps, from, req, COAP_CONTENT, "hello", 5);
+    } else if (strcmp(path, "big10k") == 0) {
+        serve_block2(p, ps, from, req);
+    } else if (strcmp(path, "upload") == 0 && req->code == COAP_PUT) {
+        serve_upload(p, ps, from, req);
     } else if (strcmp(path, "big") == 0) {
         memset(filler, 'b', sizeof filler);
         respond(p, ps, from, req, COAP_CONTENT, filler, PEER_BIG_BYTES);
@@ -103,19 +253,37 @@ static void handle_datagram(struct peer *p, struct peer_socket *ps)
     struct coap_msg msg;
     if (n < 0 || coap_parse(buf, (size_t)n, &msg) != COAP_OK)
         return;
+    if (ps->reply_via != NULL) {
+        /* A group member answers requests only, and never with RST or ACK (RFC 7252 §8.1). */
+        if (COAP_CODE_CLASS(msg.code) == 0 && msg.code != COAP_EMPTY)
+            serve(p, ps, &from, &msg);
+        return;
+    }
     if (msg.code == COAP_EMPTY && msg.type == COAP_CON) {
         uint8_t rst[4] = {0x70, 0x00, (uint8_t)(msg.mid >> 8), (uint8_t)msg.mid};
         reply(ps, &from, rst, sizeof rst);
     } else if (COAP_CODE_CLASS(msg.code) == 0 && msg.code != COAP_EMPTY &&
                (msg.type == COAP_CON || msg.type == COAP_NON)) {
-        serve(p, ps, &from, &msg);
+        if (p->behave.drop > 0)
+            p->behave.drop--; /* lost: captured as received, never answered */
+        else
+            serve(p, ps, &from, &msg);
     } else if (COAP_CODE_CLASS(msg.code) != 0 && msg.type == COAP_CON) {
         uint8_t ack[4] = {0x60, 0x00, (uint8_t)(msg.mid >> 8), (uint8_t)msg.mid};
         reply(ps, &from, ack, sizeof ack);
     }
 }
 
-/* Handles every datagram already queued on any socket. */
+static void capture_flush(struct peer *p)
+{
+    if (p->capture == NULL)
+        return;
+    while (pcap_dispatch(p->capture, -1, pcap_dump, (u_char *)p->dumper) > 0)
+        ;
+    pcap_dump_flush(p->dumper);
+}
+
+/* Handles every datagram already queued on any socket, and writes what the link carried. */
 static void drain(struct peer *p)
 {
     bool more = true;
@@ -128,6 +296,7 @@ static void drain(struct peer *p)
             if (pfds[i].revents & POLLIN)
                 handle_datagram(p, &p->sockets[i]);
     }
+    capture_flush(p);
 }
 
 static void say(struct peer *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -189,6 +358,28 @@ static void command_send(struct peer *p, char *args)
         say(p, "ok");
 }
 
+static int set_behaviour(struct peer *p, const char *what)
+{
+    struct behaviour *b = &p->behave;
+    unsigned n;
+    if (sscanf(what, "drop %u", &n) == 1)
+        b->drop = n;
+    else if (strncmp(what, "separate-later", 14) == 0)
+        b->separate_later = true;
+    else if (strncmp(what, "release", 7) == 0 && b->held.present) {
+        reply(b->held.via, &b->held.to, b->held.bytes, b->held.len);
+        b->held.present = false;
+    } else if (strncmp(what, "duplicate", 9) == 0)
+        b->duplicate = true;
+    else if (strncmp(what, "spoof", 5) == 0)
+        b->spoof = true;
+    else if (strncmp(what, "wrong-token", 11) == 0)
+        b->wrong_token = true;
+    else
+        return -1;
+    return 0;
+}
+
 /* Returns false on quit or when the cell went away. */
 static bool handle_control(struct peer *p)
 {
@@ -202,6 +393,8 @@ static bool handle_control(struct peer *p)
     } else if (strncmp(line, "sync", 4) == 0) {
         drain(p);
         say(p, "ok");
+    } else if (strncmp(line, "behave ", 7) == 0) {
+        say(p, set_behaviour(p, line + 7) == 0 ? "ok" : "err 22 unknown behaviour");
     } else if (strncmp(line, "quit", 4) == 0) {
         return false;
     } else {
@@ -222,6 +415,15 @@ static int bind_socket(struct peer *p, const char *hostinfo)
         return -1;
     }
     ps->fd = socket(ps->addr.ss_family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    /* Group members bind the same port as the wildcard; our own group sends must not loop
+     * back to them. */
+    int one = 1, zero = 0;
+    setsockopt(ps->fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (ps->addr.ss_family == AF_INET6) {
+        setsockopt(ps->fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        setsockopt(ps->fd, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof zero);
+    } else
+        setsockopt(ps->fd, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof zero);
     if (ps->fd < 0 || bind(ps->fd, (const struct sockaddr *)&ps->addr,
                            coapmx_sockaddr_len((const struct sockaddr *)&ps->addr)) != 0) {
         fprintf(stderr, "peer: bind %s: %s\n", hostinfo, strerror(errno));
@@ -237,11 +439,13 @@ static int bind_socket(struct peer *p, const char *hostinfo)
 static void run(struct peer *p)
 {
     for (;;) {
-        struct pollfd pfds[PEER_MAX_SOCKETS + 1];
+        struct pollfd pfds[PEER_MAX_SOCKETS + 2];
         for (size_t i = 0; i < p->count; i++)
             pfds[i] = (struct pollfd){.fd = p->sockets[i].fd, .events = POLLIN};
         pfds[p->count] = (struct pollfd){.fd = p->control, .events = POLLIN};
-        int ready = poll(pfds, p->count + 1, PEER_IDLE_LIMIT_MS);
+        pfds[p->count + 1] = (struct pollfd){
+            .fd = p->capture ? pcap_get_selectable_fd(p->capture) : -1, .events = POLLIN};
+        int ready = poll(pfds, p->count + 2, PEER_IDLE_LIMIT_MS);
         if (ready == 0) {
             fprintf(stderr, "peer: no traffic and no command for %d ms, exiting\n",
                     PEER_IDLE_LIMIT_MS);
@@ -252,30 +456,129 @@ static void run(struct peer *p)
         for (size_t i = 0; i < p->count; i++)
             if (pfds[i].revents & POLLIN)
                 handle_datagram(p, &p->sockets[i]);
+        if (pfds[p->count + 1].revents)
+            capture_flush(p);
         if (pfds[p->count].revents && !handle_control(p))
             return;
     }
 }
 
-/* coapmx __peer --control-fd N HOSTINFO... */
+static int start_capture(struct peer *p, const char *ifname, const char *path)
+{
+    char errbuf[PCAP_ERRBUF_SIZE];
+    struct bpf_program filter;
+    p->capture = pcap_create(ifname, errbuf);
+    /* Immediate mode: a packet is readable as soon as it crossed the link, so `sync` sees it. */
+    if (p->capture == NULL || pcap_set_snaplen(p->capture, 65535) != 0 ||
+        pcap_set_immediate_mode(p->capture, 1) != 0 || pcap_activate(p->capture) < 0 ||
+        pcap_setnonblock(p->capture, 1, errbuf) != 0 ||
+        pcap_compile(p->capture, &filter, "udp or icmp or icmp6", 1, PCAP_NETMASK_UNKNOWN) != 0 ||
+        pcap_setfilter(p->capture, &filter) != 0 ||
+        (p->dumper = pcap_dump_open(p->capture, path)) == NULL) {
+        fprintf(stderr, "peer: cannot capture on %s: %s\n", ifname,
+                p->capture ? pcap_geterr(p->capture) : errbuf);
+        return -1;
+    }
+    pcap_freecode(&filter);
+    return 0;
+}
+
+/* The k-th unicast socket of a family at the default port: where responder k answers from. */
+static struct peer_socket *reply_socket(struct peer *p, int family, int k)
+{
+    for (size_t i = 0; i < p->count; i++) {
+        struct peer_socket *ps = &p->sockets[i];
+        if (ps->reply_via == NULL && ps->addr.ss_family == family &&
+            coapmx_sockaddr_port((const struct sockaddr *)&ps->addr) == PEER_PORT_DEFAULT &&
+            k-- == 0)
+            return ps;
+    }
+    return NULL;
+}
+
+static int join(int fd, const char *group, unsigned ifindex)
+{
+    struct sockaddr_storage g;
+    coapmx_sockaddr_from_literal(group, PEER_PORT_DEFAULT, &g);
+    if (g.ss_family == AF_INET) {
+        struct ip_mreqn m = {.imr_multiaddr = ((struct sockaddr_in *)&g)->sin_addr,
+                             .imr_ifindex = (int)ifindex};
+        return setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m);
+    }
+    struct ipv6_mreq m = {.ipv6mr_multiaddr = ((struct sockaddr_in6 *)&g)->sin6_addr,
+                          .ipv6mr_interface = ifindex};
+    return setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof m);
+}
+
+/* Responders: per family, a wildcard socket joined to every CoAP group that family has. */
+static int start_responders(struct peer *p, const char *ifname)
+{
+    unsigned ifindex = if_nametoindex(ifname);
+    static const char *const wildcard[] = {"0.0.0.0:5683", "[::]:5683"};
+    for (int k = 0; k < PEER_RESPONDERS; k++) {
+        for (int f = 0; f < 2; f++) {
+            int family = f == 0 ? AF_INET : AF_INET6;
+            struct peer_socket *via = reply_socket(p, family, k);
+            if (ifindex == 0 || via == NULL || bind_socket(p, wildcard[f]) != 0)
+                return -1;
+            struct peer_socket *member = &p->sockets[p->count - 1];
+            member->reply_via = via;
+            for (size_t g = 0; g < coapmx_all_coap_nodes_count; g++) {
+                const char *group = coapmx_all_coap_nodes[g];
+                bool v6 = strchr(group, ':') != NULL;
+                if (v6 == (family == AF_INET6) && join(member->fd, group, ifindex) != 0) {
+                    fprintf(stderr, "peer: cannot join %s on %s: %s\n", group, ifname,
+                            strerror(errno));
+                    return -1;
+                }
+            }
+        }
+    }
+    return 0;
+}
+
+/* coapmx __peer --control-fd N [--capture IFACE FILE] [--responders IFACE] HOSTINFO... */
 int peer_main(int argc, char **argv)
 {
     static struct peer p;
+    const char *capture_if = NULL, *capture_file = NULL, *responders_if = NULL;
+    int i = 1;
     if (argc < 3 || strcmp(argv[1], "--control-fd") != 0) {
-        fprintf(stderr, "usage: coapmx __peer --control-fd N HOSTINFO...\n");
+        fprintf(stderr, "usage: coapmx __peer --control-fd N [--capture IFACE FILE] "
+                        "[--responders IFACE] HOSTINFO...\n");
         return 2;
     }
     p.control = atoi(argv[2]);
     p.next_mid = (uint16_t)getpid();
-    for (int i = 3; i < argc; i++)
+    for (i = 3; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+        if (strcmp(argv[i], "--capture") == 0 && i + 2 < argc) {
+            capture_if = argv[i + 1];
+            capture_file = argv[i + 2];
+            i++;
+        } else if (strcmp(argv[i], "--responders") == 0) {
+            responders_if = argv[i + 1];
+        }
+    }
+    if (capture_if != NULL && start_capture(&p, capture_if, capture_file) != 0) {
+        say(&p, "err %d cannot capture on %s", errno, capture_if);
+        _exit(1);
+    }
+    for (; i < argc; i++)
         if (bind_socket(&p, argv[i]) != 0) {
             say(&p, "err %d cannot bind %s", errno, argv[i]);
             _exit(1);
         }
+    if (responders_if != NULL && start_responders(&p, responders_if) != 0) {
+        say(&p, "err %d cannot start group responders on %s", errno, responders_if);
+        _exit(1);
+    }
     say(&p, "ready");
     run(&p);
-    for (size_t i = 0; i < p.count; i++)
-        close(p.sockets[i].fd);
+    capture_flush(&p);
+    if (p.dumper != NULL)
+        pcap_dump_close(p.dumper);
+    for (size_t k = 0; k < p.count; k++)
+        close(p.sockets[k].fd);
     /* _exit: socket_wrapper's destructor must not touch files of other processes. */
     _exit(0);
 }

@@ -4,24 +4,36 @@
  *
  * Resources: /hello ("hello"), /whoami (the source hostinfo it saw), /junk-first (the
  * PEER_JUNK_COUNT malformed datagrams, then "hello"), /oversize-first (a PEER_OVERSIZE_BYTES
- * response with the right token, then "hello"), /big (PEER_BIG_BYTES of payload), /silent (no
- * answer). Anything else: 4.04.
- * CoAP ping: RST.
+ * response with the right token, then "hello"), /big (PEER_BIG_BYTES of payload), /big10k
+ * (PEER_BLOCKWISE_BYTES of PEER_PATTERN in Block2 blocks), PUT /upload (Block1 blocks in order
+ * from one source, else 4.08; answers "got N bytes, pattern ok"), /silent (no answer). Anything
+ * else: 4.04. CoAP ping: RST.
  *
  * Control (one line each way, over a socketpair):
  *   send <from-hostinfo> <to-hostinfo> <hex>   -> "ok" | "err <errno> <text>"
  *   sync                                       -> "ok" once every queued datagram is handled
+ *   behave drop N | separate-later | release | duplicate | spoof | wrong-token
+ *                                              -> "ok"; scripts the next answers: drop N
+ *                                                 requests; answer the next CON with an empty
+ *                                                 ACK and keep its response (a separate CON)
+ *                                                 until "release"; send the next response twice;
+ *                                                 send it first from the stranger's address, or
+ *                                                 first with a wrong token
  *   quit                                       -> the peer exits */
 #ifndef COAPMX_PEER_H
 #define COAPMX_PEER_H
 
 #include <stdint.h>
 
-#define PEER_PORT_DEFAULT   5683
-#define PEER_PORT_ALT       5690
-#define PEER_JUNK_COUNT     6
-#define PEER_OVERSIZE_BYTES 2000
-#define PEER_BIG_BYTES      8192 /* over aiocoap's 4096-byte receive buffer */
+#define PEER_PORT_DEFAULT    5683
+#define PEER_PORT_ALT        5690
+#define PEER_PORT_V4_ONLY    5697 /* open on the peer's IPv4 address only (F5) */
+#define PEER_PORT_V6_ONLY    5698 /* open on the peer's IPv6 address only */
+#define PEER_JUNK_COUNT      6
+#define PEER_OVERSIZE_BYTES  2000
+#define PEER_BIG_BYTES       8192  /* over aiocoap's 4096-byte receive buffer */
+#define PEER_BLOCKWISE_BYTES 10240 /* /big10k, served in Block2 blocks */
+#define PEER_PATTERN(i)      ('a' + (i) % 26)
 
 int peer_main(int argc, char **argv);
 

@@ -448,6 +448,94 @@ static void md_cells(FILE *f, const struct cell_result *results, size_t n)
     }
 }
 
+/* ---- lane agreement ---- */
+
+/* Cells name their lane after '@'; the same cell on two lanes shares everything before it. */
+static bool same_cell_other_lane(const struct cell_result *a, const struct cell_result *b)
+{
+    const char *at_a = strrchr(a->name, '@'), *at_b = strrchr(b->name, '@');
+    return at_a && at_b && at_a - a->name == at_b - b->name &&
+           strncmp(a->name, b->name, (size_t)(at_a - a->name)) == 0;
+}
+
+static bool first_of_its_cell(const struct cell_result *results, size_t index)
+{
+    for (size_t i = 0; i < index; i++)
+        if (same_cell_other_lane(&results[i], &results[index]))
+            return false;
+    return true;
+}
+
+/* Among the lanes that ran the cell (skips aside), do outcomes or observations differ? */
+static bool lanes_disagree(const struct cell_result *results, size_t n, size_t first, size_t *ran)
+{
+    const struct cell_result *ref = NULL;
+    bool differ = false;
+    *ran = 0;
+    for (size_t i = first; i < n; i++) {
+        const struct cell_result *c = &results[i];
+        if (!same_cell_other_lane(c, &results[first]) || c->status == CELL_SKIP)
+            continue;
+        (*ran)++;
+        if (ref == NULL)
+            ref = c;
+        else if (c->status != ref->status || strcmp(c->observed, ref->observed) != 0)
+            differ = true;
+    }
+    return differ;
+}
+
+static void md_lane_values(FILE *f, const struct cell_result *results, size_t n, size_t first)
+{
+    const char *at = strrchr(results[first].name, '@');
+    fprintf(f, "| `%.*s` |", (int)(at - results[first].name), results[first].name);
+    for (size_t i = first; i < n; i++) {
+        const struct cell_result *c = &results[i];
+        if (!same_cell_other_lane(c, &results[first]))
+            continue;
+        fprintf(f, " %s: %s", c->lane, cell_status_name(c->status));
+        if (c->observed[0] != '\0') {
+            fputs("; ", f);
+            md_inline(f, c->observed);
+        }
+        fputs(" |", f);
+    }
+    fputc('\n', f);
+}
+
+static void md_lane_agreement(FILE *f, const struct cell_result *results, size_t n)
+{
+    size_t compared = 0, differing = 0, one_lane = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t ran, lanes = 0;
+        if (!first_of_its_cell(results, i))
+            continue;
+        for (size_t j = i; j < n; j++)
+            lanes += same_cell_other_lane(&results[j], &results[i]);
+        if (lanes < 2)
+            continue;
+        bool differ = lanes_disagree(results, n, i, &ran);
+        compared += ran >= 2;
+        one_lane += ran == 1;
+        if (!differ)
+            continue;
+        if (differing++ == 0)
+            fputs("\n## Lane agreement\n\nCells that ran on several lanes and differ in outcome "
+                  "or in what they observed. These are findings about the lanes (how faithful "
+                  "socket_wrapper is to the kernel), not failures of ours.\n\n| Cell | Lanes "
+                  "|\n|---|---|\n",
+                  f);
+        md_lane_values(f, results, n, i);
+    }
+    if (differing == 0 && compared + one_lane > 0)
+        fputs("\n## Lane agreement\n\n", f);
+    if (compared + one_lane > 0)
+        fprintf(f,
+                "\n%zu cells ran on several lanes: %zu agree, %zu differ; %zu more ran on one "
+                "lane only (skipped on the others, see Skipped).\n",
+                compared, compared - differing, differing, one_lane);
+}
+
 static int write_summary(FILE *f, const struct cell_result *results, size_t n,
                          const struct report_totals *totals)
 {
@@ -460,6 +548,7 @@ static int write_summary(FILE *f, const struct cell_result *results, size_t n,
     md_matrix(f, &m);
     matrix_free(&m);
     md_failures(f, results, n);
+    md_lane_agreement(f, results, n);
     md_skipped(f, results, n);
     md_cells(f, results, n);
     return 0;

@@ -8,8 +8,9 @@
 
 enum cell_status { CELL_PASS, CELL_FAIL, CELL_SKIP, CELL_ERROR /* crash or timeout */ };
 
-#define CELL_NAME_MAX 160
-#define CELL_TEXT_MAX 1024
+#define CELL_NAME_MAX     160
+#define CELL_TEXT_MAX     1024
+#define CELL_OBSERVED_MAX 256
 
 struct cell_result {
     char name[CELL_NAME_MAX]; /* "<transport>/<scenario>/<kind>@<lane>" */
@@ -19,7 +20,8 @@ struct cell_result {
     char kind[32];
     char lane[16];
     enum cell_status status;
-    char reason[CELL_TEXT_MAX]; /* failure message or skip reason ("" on pass) */
+    char reason[CELL_TEXT_MAX];       /* failure message or skip reason ("" on pass) */
+    char observed[CELL_OBSERVED_MAX]; /* "key=value; ..." the cell recorded, compared by lane */
     double seconds;
     char pcap[512];   /* path of the retained capture relative to the report dir, "" if none */
     char output[512]; /* path of the cell's output log relative to the report dir, "" if none */

@@ -3,12 +3,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
-#include <ftw.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -31,10 +31,10 @@ static bool matches(const struct runner_options *opt, const char *name)
     for (size_t i = 0; i < opt->pattern_count; i++) {
         const char *p = opt->patterns[i];
         bool glob = strpbrk(p, "*?[") != NULL;
-        if (glob ? fnmatch(p, name, 0) != 0 : strstr(name, p) == NULL)
-            return false;
+        if (glob ? fnmatch(p, name, 0) == 0 : strstr(name, p) != NULL)
+            return true;
     }
-    return true;
+    return opt->pattern_count == 0;
 }
 
 static int append(struct cell_list *list, size_t *cap, const struct cell_result *r)
@@ -71,6 +71,8 @@ int runner_select(const struct coapmx_registry *registry, const struct runner_op
                 continue;
             for (size_t s = 0; s < all_scenarios.count; s++) {
                 const struct scenario *sc = all_scenarios.items[s];
+                if (sc->applies != NULL && !sc->applies(ops->profile))
+                    continue;
                 for (const char *const *k = sc->kinds; *k != NULL; k++) {
                     struct cell_result r = {.status = CELL_ERROR};
                     snprintf(r.name, sizeof r.name, "%s/%s/%s@%s", ops->name, sc->id, *k,
@@ -115,29 +117,19 @@ static int mkdir_p(const char *path)
     return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st;
-    (void)flag;
-    (void)ftw;
-    return remove(path) != 0 && errno != ENOENT ? -1 : 0;
-}
-
-static void remove_tree(const char *path)
-{
-    nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
-}
-
 /* ---- running cells ---- */
 
 struct slot {
+    unsigned number; /* fixed per slot: at most one cell at a time uses its instance name */
     bool busy;
     size_t index;
     pid_t pid;
     int pidfd;
     double started, deadline;
     char dir[1024];
-    char scratch[64]; /* short: socket_wrapper puts AF_UNIX socket files in it */
+    char scratch[64];  /* short: socket_wrapper puts AF_UNIX socket files in it */
+    char instance[32]; /* "<runner pid>x<slot>": names the cell's network resources */
+    const struct lane *lane;
     struct artifact_paths paths;
 };
 
@@ -157,21 +149,28 @@ static size_t split_words(char *line, char **words, size_t max)
     return n;
 }
 
-static void exec_cell(const struct runner_options *opt, const struct lane *lane, const char *name,
-                      const struct slot *slot)
+static const struct runner_options *run_options;
+
+static void exec_cell(const struct lane *lane, const char *name, const struct slot *slot)
 {
     char wrap[1024], self[1024];
     char *argv[RUNNER_MAX_WRAP_WORDS + 6];
     size_t n = 0;
+    signal(SIGPIPE, SIG_DFL);
+    /* A cell never outlives its runner, even one killed with SIGKILL. */
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() == 1)
+        _exit(125);
     int out = open(slot->paths.output, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
         _exit(125);
     close(out);
-    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap) != 0 ||
+    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap, slot->instance) != 0 ||
+        (run_options->seed && setenv("COAPMX_SEED", run_options->seed, 1) != 0) ||
+        (run_options->protocol && setenv("COAPMX_PROTOCOL", run_options->protocol, 1) != 0) ||
         coapmx_self_path(self, sizeof self) == NULL)
         _exit(125);
-    if (opt->wrap != NULL) {
-        snprintf(wrap, sizeof wrap, "%s", opt->wrap);
+    if (run_options->wrap != NULL) {
+        snprintf(wrap, sizeof wrap, "%s", run_options->wrap);
         n = split_words(wrap, argv, RUNNER_MAX_WRAP_WORDS);
     }
     const char *cell_args[] = {self, "__cell", name, "--dir", slot->dir, NULL};
@@ -185,16 +184,18 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
                       struct slot *slot)
 {
     const struct lane *lane = lane_find(cell->lane);
+    slot->lane = lane;
+    snprintf(slot->instance, sizeof slot->instance, "%dx%u", (int)getpid(), slot->number);
     snprintf(slot->dir, sizeof slot->dir, "%s/cells/%.150s", opt->report_dir, "");
     artifact_stem(cell->name, slot->dir + strlen(slot->dir), sizeof slot->dir - strlen(slot->dir));
-    remove_tree(slot->dir);
+    artifact_remove_tree(slot->dir);
     if (mkdir_p(slot->dir) != 0) {
         fprintf(stderr, "coapmx: cannot create %s: %s\n", slot->dir, strerror(errno));
         return -1;
     }
     artifact_paths(slot->dir, cell->name, &slot->paths);
     snprintf(slot->scratch, sizeof slot->scratch, "/tmp/coapmx-%d-%zu", (int)getpid(), slot->index);
-    remove_tree(slot->scratch);
+    artifact_remove_tree(slot->scratch);
     if (mkdir(slot->scratch, 0700) != 0) {
         fprintf(stderr, "coapmx: cannot create %s: %s\n", slot->scratch, strerror(errno));
         return -1;
@@ -205,7 +206,7 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
         return -1;
     if (pid == 0) {
         setpgid(0, 0); /* the cell and its peer form one group, killed together */
-        exec_cell(opt, lane, cell->name, slot);
+        exec_cell(lane, cell->name, slot);
     }
     setpgid(pid, pid);
     slot->pid = pid;
@@ -236,6 +237,9 @@ static void read_result(const struct slot *slot, int wait_status, struct cell_re
         if (fgets(r->reason, sizeof r->reason, f) == NULL)
             r->reason[0] = '\0';
         r->reason[strcspn(r->reason, "\n")] = '\0';
+        if (fgets(r->observed, sizeof r->observed, f) == NULL)
+            r->observed[0] = '\0';
+        r->observed[strcspn(r->observed, "\n")] = '\0';
     }
     if (f != NULL)
         fclose(f);
@@ -261,10 +265,10 @@ static void read_result(const struct slot *slot, int wait_status, struct cell_re
 static void retain_artifacts(const struct runner_options *opt, const struct slot *slot,
                              struct cell_result *r)
 {
-    remove_tree(slot->scratch);
+    artifact_remove_tree(slot->scratch);
     bool keep = opt->keep_pcaps || r->status == CELL_FAIL || r->status == CELL_ERROR;
     if (!keep) {
-        remove_tree(slot->dir);
+        artifact_remove_tree(slot->dir);
         return;
     }
     size_t skip = strlen(opt->report_dir) + 1; /* report paths are relative to the report */
@@ -285,6 +289,7 @@ static void finish_cell(const struct runner_options *opt, struct slot *slot, boo
     waitid(P_PID, (id_t)slot->pid, &info, WEXITED | WNOWAIT);
     kill(-slot->pid, SIGKILL);
     waitpid(slot->pid, &status, 0);
+    slot->lane->cleanup(slot->lane, slot->instance);
     close(slot->pidfd);
     r->seconds = now_s() - slot->started;
     if (timed_out) {
@@ -316,20 +321,37 @@ static void abandon(struct slot *slots, unsigned jobs)
             continue;
         kill(-slots[s].pid, SIGKILL);
         waitpid(slots[s].pid, NULL, 0);
+        slots[s].lane->cleanup(slots[s].lane, slots[s].instance);
         close(slots[s].pidfd);
-        remove_tree(slots[s].scratch);
+        artifact_remove_tree(slots[s].scratch);
         slots[s].busy = false;
     }
+}
+
+/* A lane this machine cannot run: its cells are skipped with the lane's reason. */
+static bool skipped_for_lane(struct cell_result *r)
+{
+    const struct lane *lane = lane_find(r->lane);
+    if (lane->available(lane, r->reason, sizeof r->reason))
+        return false;
+    r->status = CELL_SKIP;
+    return true;
 }
 
 static int run_all(const struct runner_options *opt, struct cell_list *cells, unsigned jobs)
 {
     struct slot slots[RUNNER_MAX_JOBS] = {0};
     size_t next = 0, done = 0, running = 0;
+    for (unsigned s = 0; s < jobs; s++)
+        slots[s].number = s;
     while (done < cells->count) {
         for (unsigned s = 0; s < jobs && next < cells->count; s++) {
             if (slots[s].busy)
                 continue;
+            if (skipped_for_lane(&cells->items[next])) {
+                print_progress(opt, ++done, cells->count, &cells->items[next++]);
+                continue;
+            }
             slots[s].index = next;
             if (start_cell(opt, &cells->items[next], &slots[s]) != 0) {
                 abandon(slots, jobs);
@@ -338,6 +360,8 @@ static int run_all(const struct runner_options *opt, struct cell_list *cells, un
             next++;
             running++;
         }
+        if (running == 0)
+            continue;
         struct pollfd pfds[RUNNER_MAX_JOBS];
         unsigned map[RUNNER_MAX_JOBS];
         nfds_t n = 0;
@@ -401,6 +425,14 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
         fprintf(stderr, "coapmx: cannot create %s: %s\n", cells_dir, strerror(errno));
         return 2;
     }
+    size_t lane_count;
+    const struct lane *const *lanes = lane_all(&lane_count);
+    for (size_t l = 0; l < lane_count; l++) {
+        char why[256];
+        if (lanes[l]->available(lanes[l], why, sizeof why))
+            lanes[l]->reap_stale(lanes[l]);
+    }
+    run_options = opt;
     double started = now_s();
     if (!opt->quiet)
         printf("coapmx: running %zu cells, %u at a time, report in %s\n", cells->count, jobs,
@@ -422,7 +454,8 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
                 strerror(errno));
     if (!opt->quiet)
         report_print_matrix(stdout, cells->items, cells->count, &totals);
-    else if (cells->count == 1 && cells->items[0].output[0] != '\0')
+    else if (cells->count == 1 && cells->items[0].output[0] != '\0' &&
+             (cells->items[0].status == CELL_FAIL || cells->items[0].status == CELL_ERROR))
         show_output(opt, &cells->items[0]);
     if (totals.fail + totals.error > 0)
         return 1;
@@ -463,6 +496,21 @@ int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool
             if (strcmp(v, "all") != 0 && lane_find(v) == NULL)
                 goto bad_value;
             opt->lane = v;
+        } else if (strcmp(a, "--seed") == 0 && v) {
+            char *end;
+            strtoull(v, &end, 0);
+            if (*end != '\0')
+                goto bad_value;
+            opt->seed = v;
+        } else if (strcmp(a, "--protocol") == 0 && v) {
+            struct coapmx_protocol check;
+            struct coapmx_error err;
+            coapmx_protocol_defaults(&check);
+            if (coapmx_protocol_parse(&check, v, &err) != 0) {
+                fprintf(stderr, "coapmx: --protocol: %s\n", err.message);
+                return -1;
+            }
+            opt->protocol = v;
         } else if (strcmp(a, "--wrap") == 0 && v) {
             opt->wrap = v;
         } else if (strcmp(a, "--exact") == 0 && v) {

@@ -13,7 +13,7 @@
 #define RUNNER_MAX_WRAP_WORDS 32
 
 struct runner_options {
-    const char *patterns[RUNNER_MAX_PATTERNS]; /* glob or substring of the cell name; all match */
+    const char *patterns[RUNNER_MAX_PATTERNS]; /* glob or substring of the cell name; any */
     size_t pattern_count;
     const char *exact;      /* one cell by its full name */
     const char *transport;  /* only this transport */
@@ -21,6 +21,8 @@ struct runner_options {
     const char *report_dir; /* default "report" */
     unsigned jobs;          /* 0: number of CPUs */
     unsigned timeout_s;     /* per cell; 0: 60 */
+    const char *seed;       /* run seed (mixed with each cell's name); NULL: 1 */
+    const char *protocol;   /* "ack_timeout_ms=...,..." for every cell; NULL: RFC 7252 values */
     const char *wrap;       /* a command line the cell runs under, e.g. "valgrind -q"; NULL: none */
     bool keep_pcaps;
     bool quiet;

@@ -10,8 +10,8 @@ static bool sent_to(const struct wire_datagram *dg, const struct sockaddr_storag
     return wire_count(&one, &f) == 1;
 }
 
-const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wire_capture *cap,
-                                                size_t nth)
+static const struct wire_datagram *find_request_at_peer(struct cell *cx,
+                                                        const struct wire_capture *cap, size_t nth)
 {
     struct sockaddr_storage peer4, peer6;
     cell_peer_sockaddr(cx, AF_INET, 0, &peer4);
@@ -24,8 +24,41 @@ const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wi
         if (request && (sent_to(dg, &peer4) || sent_to(dg, &peer6)) && seen++ == nth)
             return dg;
     }
+    return NULL;
+}
+
+bool nth_request_exists(struct cell *cx, const struct wire_capture *cap, size_t nth)
+{
+    return find_request_at_peer(cx, cap, nth) != NULL;
+}
+
+const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wire_capture *cap,
+                                                size_t nth)
+{
+    const struct wire_datagram *dg = find_request_at_peer(cx, cap, nth);
+    if (dg != NULL)
+        return dg;
     cell_dump_wire(cx, cap, "peer capture");
     cell_fail(cx, "the peer's capture holds no request #%zu to the peer", nth + 1);
+}
+
+size_t encode_bare(struct cell *cx, enum coap_type type, uint8_t code, uint16_t mid,
+                   const char *token, uint8_t *buf, size_t cap)
+{
+    struct coap_msg m;
+    size_t len = 0;
+    coap_msg_init(&m, type, code, mid);
+    coap_msg_set_token(&m, (const uint8_t *)token, strlen(token));
+    CX_EXPECT(cx, coap_encode(&m, buf, cap, &len) == COAP_OK, "cannot encode a test message");
+    return len;
+}
+
+void client_seen_by_peer(struct cell *cx, struct sockaddr_storage *client,
+                         struct sockaddr_storage *peer)
+{
+    const struct wire_datagram *first = nth_request_at_peer(cx, cell_wire(cx), 0);
+    *client = first->src;
+    *peer = first->dst;
 }
 
 uint16_t wire_src_port(const struct wire_datagram *dg)
@@ -40,4 +73,36 @@ void expect_payload(struct cell *cx, const struct coapmx_message *m, const char 
               "payload: got %zu bytes \"%.*s\", expected \"%s\"", m->msg.payload_len,
               (int)(m->msg.payload_len > 40 ? 40 : m->msg.payload_len),
               (const char *)m->msg.payload, text);
+}
+
+bool has_path(const struct wire_datagram *dg, const char *path)
+{
+    char joined[64];
+    coap_msg_join_options(&dg->coap, COAP_OPT_URI_PATH, '/', joined, sizeof joined);
+    return strcmp(joined, path) == 0;
+}
+
+uint32_t block_of(const struct wire_datagram *dg, uint16_t number)
+{
+    const struct coap_option *o = coap_msg_find_option(&dg->coap, number, NULL);
+    return o ? coap_option_uint(o) : 0;
+}
+
+/* Requests to `path` at the peer, in order; all must leave from one source port (the key is
+ * kept for the whole transfer). Writes each one's block option value. */
+size_t block_requests(struct cell *cx, const struct wire_capture *cap, const char *path,
+                      uint16_t option, uint32_t *values, size_t max)
+{
+    size_t n = 0;
+    uint16_t port = 0;
+    for (size_t i = 0; nth_request_exists(cx, cap, i); i++) {
+        const struct wire_datagram *dg = nth_request_at_peer(cx, cap, i);
+        if (!has_path(dg, path) || n == max)
+            continue;
+        if (n == 0)
+            port = wire_src_port(dg);
+        CX_EXPECT_INT(cx, wire_src_port(dg), port, "source port of a block request");
+        values[n++] = block_of(dg, option);
+    }
+    return n;
 }

@@ -10,7 +10,23 @@
  * are not about the family must not presume it, so a family defect fails only family rows. */
 const struct wire_datagram *nth_request_at_peer(struct cell *cx, const struct wire_capture *cap,
                                                 size_t nth);
+/* Whether nth_request_at_peer(cx, cap, nth) exists (without failing the cell). */
+bool nth_request_exists(struct cell *cx, const struct wire_capture *cap, size_t nth);
 uint16_t wire_src_port(const struct wire_datagram *dg);
+/* Encodes a header-only message (token up to 8 bytes) into buf; returns its length. */
+size_t encode_bare(struct cell *cx, enum coap_type type, uint8_t code, uint16_t mid,
+                   const char *token, uint8_t *buf, size_t cap);
+/* The client's address and port as the peer sees it, from its first request. */
+void client_seen_by_peer(struct cell *cx, struct sockaddr_storage *client,
+                         struct sockaddr_storage *peer);
+/* Whether a datagram's Uri-Path is `path`. */
+bool has_path(const struct wire_datagram *dg, const char *path);
+/* The value of a block option of a datagram (0 when absent). */
+uint32_t block_of(const struct wire_datagram *dg, uint16_t number);
+/* Requests to `path` at the peer, in order; all must leave from one source port (the key is
+ * kept for the whole transfer). Writes each one's `option` value; returns the count. */
+size_t block_requests(struct cell *cx, const struct wire_capture *cap, const char *path,
+                      uint16_t option, uint32_t *values, size_t max);
 /* Fails the cell unless the response carries exactly `text` as payload. */
 void expect_payload(struct cell *cx, const struct coapmx_message *m, const char *text);
 

@@ -159,15 +159,148 @@ static void shutdown_from_callbacks(struct cell *cx)
     CX_EXPECT_INT(cx, coapmx_endpoint_pending(c.ep), 0, "requests left pending");
 }
 
-const struct scenario scenario_e4 = {"E4-oversize-datagram",
-                                     "a datagram over the receive buffer is dropped and counted",
-                                     KINDS("v4", "v6"), true, oversize_dropped};
-const struct scenario scenario_e5 = {"E5-malformed-datagram",
-                                     "unparsable datagrams are dropped, counted; work goes on",
-                                     KINDS("v4", "v6"), true, malformed_dropped};
-const struct scenario scenario_e6 = {"E6-shutdown",
-                                     "shutdown fails pending and new requests, closes sockets",
-                                     KINDS("v4", "v6"), true, shutdown_fails_everything};
-const struct scenario scenario_e6b = {"E6-shutdown-from-callback",
-                                      "shutdown or cancel from inside callbacks is safe",
-                                      KINDS("v4", "v6"), true, shutdown_from_callbacks};
+#define CLOSED_PORT 5699 /* nobody listens there on the peer */
+
+static bool icmp_errors(const struct coapmx_profile *p)
+{
+    return p->icmp_errors;
+}
+
+/* A request to a closed port fails with a network error at once: one transmission, no
+ * retransmission; on a real kernel it is "connection refused" from an ICMP error. */
+static void closed_port_refused(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    const struct coapmx_message *resp;
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, CLOSED_PORT, "hello", &resp, &err) != 0,
+              "a request to a closed port succeeded");
+    CX_EXPECT_ERR(cx, &err, COAPMX_ENETWORK, "request to a closed port");
+    cell_observe(cx, "errno", "%s", cell_errno_name(err.sys_errno));
+    /* The sender's view: socket_wrapper refuses such a send before anything is captured. */
+    const struct wire_capture *cap = cell_local_wire(cx);
+    struct sockaddr_storage closed;
+    cell_peer_sockaddr(cx, cell_expected_wire_family(cx), CLOSED_PORT, &closed);
+    struct wire_filter sent = WIRE_FILTER_ANY;
+    sent.dst = (const struct sockaddr *)&closed;
+    sent.coap_only = true;
+    size_t transmissions = wire_count(cap, &sent);
+    cell_observe(cx, "sent", "%zu", transmissions);
+    CX_EXPECT(cx, transmissions <= 1, "%zu transmissions to the closed port: it was retried",
+              transmissions);
+    struct wire_filter icmp = WIRE_FILTER_ANY;
+    icmp.include_icmp = true;
+    const struct wire_datagram *error = NULL;
+    for (size_t i = 0; (error = wire_find(cap, &icmp, i)) != NULL; i++)
+        if (error->kind == WIRE_ICMP)
+            break;
+    cell_observe(cx, "icmp", "%u/%u", error ? error->icmp_type : 0, error ? error->icmp_code : 0);
+    if (!cell_lane(cx)->has_icmp)
+        return; /* the values show in the report's lane agreement */
+    CX_EXPECT_STR(cx, cell_errno_name(err.sys_errno), "ECONNREFUSED", "errno of the failure");
+    CX_EXPECT_INT(cx, transmissions, 1, "transmissions to the closed port on the wire");
+    CX_EXPECT(cx, error != NULL, "no ICMP error on the wire");
+    bool v6 = cell_expected_wire_family(cx) == AF_INET6;
+    /* port unreachable: ICMP 3/3, ICMPv6 1/4 */
+    CX_EXPECT_INT(cx, error->icmp_type, v6 ? 1 : 3, "ICMP type");
+    CX_EXPECT_INT(cx, error->icmp_code, v6 ? 4 : 3, "ICMP code");
+}
+
+struct scoped {
+    int done, failed;
+};
+
+static void count_failure(void *arg, const struct coapmx_message *resp,
+                          const struct coapmx_error *err)
+{
+    struct scoped *s = arg;
+    s->done++;
+    s->failed += resp == NULL && err != NULL && err->code == COAPMX_ENETWORK;
+}
+
+static bool both_done(void *arg)
+{
+    return ((struct scoped *)arg)->done == 2;
+}
+
+/* An ICMP error fails the requests to the refusing port, and not a request to another port of
+ * the same host. */
+static void icmp_error_scope(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    char closed[300], silent[300];
+    cell_uri(cx, CLOSED_PORT, "hello", closed, sizeof closed);
+    cell_uri(cx, 0, "silent", silent, sizeof silent);
+    struct coapmx_request to_closed = {.type = COAP_CON, .method = COAP_GET, .uri = closed};
+    struct coapmx_request to_open = {.type = COAP_CON, .method = COAP_GET, .uri = silent};
+    struct scoped refused = {0}, other = {0};
+    struct coapmx_error err;
+    int sync_failures = 0;
+    int64_t open_id = coapmx_request_start(ep, &to_open, count_failure, &other, &err);
+    CX_EXPECT(cx, open_id > 0, "cannot start the request to the open port: %s", err.message);
+    for (int i = 0; i < 2; i++) {
+        /* socket_wrapper refuses at once; the kernel answers with ICMP */
+        if (coapmx_request_start(ep, &to_closed, count_failure, &refused, &err) < 0) {
+            CX_EXPECT_ERR(cx, &err, COAPMX_ENETWORK, "request to a closed port");
+            refused.done++;
+            refused.failed++;
+            sync_failures++;
+        }
+    }
+    CX_EXPECT(cx, cell_run_until(cx, ep, both_done, &refused),
+              "requests to the closed port did not both fail");
+    CX_EXPECT_INT(cx, refused.failed, 2, "requests to the closed port that failed");
+    CX_EXPECT_INT(cx, other.done, 0, "callbacks of the request to the open port");
+    CX_EXPECT_INT(cx, coapmx_endpoint_pending(ep), 1, "requests still pending");
+    cell_observe(cx, "failed_at_send", "%d", sync_failures);
+    /* The error was about that port: the open one still answers (once the silent exchange is
+     * given up, as NSTART lets one exchange at a time reach the peer). */
+    coapmx_request_cancel(ep, open_id);
+    expect_payload(cx, cell_get(cx, ep, 0, "hello"), "hello");
+}
+
+const struct scenario scenario_e1 = {
+    .id = "E1-closed-port",
+    .title = "a request to a closed port fails at once with a network error",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = closed_port_refused,
+    .applies = icmp_errors,
+};
+const struct scenario scenario_e2 = {
+    .id = "E2-icmp-scope",
+    .title = "an ICMP error fails requests to that port only",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = icmp_error_scope,
+    .applies = icmp_errors,
+};
+
+const struct scenario scenario_e4 = {
+    .id = "E4-oversize-datagram",
+    .title = "a datagram over the receive buffer is dropped and counted",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = oversize_dropped,
+};
+const struct scenario scenario_e5 = {
+    .id = "E5-malformed-datagram",
+    .title = "unparsable datagrams are dropped, counted; work goes on",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = malformed_dropped,
+};
+const struct scenario scenario_e6 = {
+    .id = "E6-shutdown",
+    .title = "shutdown fails pending and new requests, closes sockets",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = shutdown_fails_everything,
+};
+const struct scenario scenario_e6b = {
+    .id = "E6-shutdown-from-callback",
+    .title = "shutdown or cancel from inside callbacks is safe",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = shutdown_from_callbacks,
+};

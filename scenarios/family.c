@@ -41,15 +41,66 @@ static void unresolvable_name(struct cell *cx)
     CX_EXPECT_INT(cx, coapmx_endpoint_pending(ep), 0, "requests left pending");
 }
 
-const struct scenario scenario_f1 = {"F1-v4-only-name", "a v4-only name is reached over IPv4",
-                                     KINDS("v4.test"), true, family_per_policy};
-const struct scenario scenario_f2 = {"F2-v6-only-name", "a v6-only name is reached over IPv6",
-                                     KINDS("v6.test"), true, family_per_policy};
-const struct scenario scenario_f3 = {"F3-dual-v6-first", "dual-stack name listing IPv6 first",
-                                     KINDS("dual.test"), true, family_per_policy};
-const struct scenario scenario_f4 = {"F4-dual-v4-first",
-                                     "dual-stack name listing IPv4 first: first-listed or IPv6",
-                                     KINDS("dual4.test"), true, family_per_policy};
-const struct scenario scenario_f6 = {"F6-unresolvable",
-                                     "an unknown name: resolution error naming it, nothing sent",
-                                     KINDS("unknown"), false, unresolvable_name};
+const struct scenario scenario_f1 = {
+    .id = "F1-v4-only-name",
+    .title = "a v4-only name is reached over IPv4",
+    .kinds = KINDS("v4.test"),
+    .traffic = true,
+    .run = family_per_policy,
+};
+const struct scenario scenario_f2 = {
+    .id = "F2-v6-only-name",
+    .title = "a v6-only name is reached over IPv6",
+    .kinds = KINDS("v6.test"),
+    .traffic = true,
+    .run = family_per_policy,
+};
+const struct scenario scenario_f3 = {
+    .id = "F3-dual-v6-first",
+    .title = "dual-stack name listing IPv6 first",
+    .kinds = KINDS("dual.test"),
+    .traffic = true,
+    .run = family_per_policy,
+};
+const struct scenario scenario_f4 = {
+    .id = "F4-dual-v4-first",
+    .title = "dual-stack name listing IPv4 first: first-listed or IPv6",
+    .kinds = KINDS("dual4.test"),
+    .traffic = true,
+    .run = family_per_policy,
+};
+const struct scenario scenario_f6 = {
+    .id = "F6-unresolvable",
+    .title = "an unknown name: resolution error naming it, nothing sent",
+    .kinds = KINDS("unknown"),
+    .traffic = false,
+    .run = unresolvable_name,
+};
+
+/* F5: a dual-stack name whose server listens only on the family the transport does not pick:
+ * a network error, and no datagram in the other family (no silent fallback). */
+static void no_fallback(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    int chosen = cell_expected_wire_family(cx);
+    uint16_t port = chosen == AF_INET6 ? PEER_PORT_V4_ONLY : PEER_PORT_V6_ONLY;
+    const struct coapmx_message *resp;
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, port, "hello", &resp, &err) != 0,
+              "the request reached the server in the family the transport did not pick");
+    CX_EXPECT_ERR(cx, &err, COAPMX_ENETWORK, "request to a port closed in the chosen family");
+    cell_observe(cx, "errno", "%s", cell_errno_name(err.sys_errno));
+    struct wire_filter other = WIRE_FILTER_ANY;
+    other.family = chosen == AF_INET ? AF_INET6 : AF_INET;
+    other.coap_only = true;
+    CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &other), 0,
+                  "datagrams in the other family (a fallback)");
+}
+
+const struct scenario scenario_f5 = {
+    .id = "F5-no-fallback",
+    .title = "dual name, server only on the family not chosen: error, no fallback",
+    .kinds = KINDS("dual.test", "dual4.test"),
+    .traffic = true,
+    .run = no_fallback,
+};

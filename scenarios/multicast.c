@@ -1,6 +1,8 @@
 /* Multicast destinations: recognised, refused, or sent as NON (rows M1-M3). */
 #include "common.h"
 
+#include "../transports/addr.h"
+
 static void expect_nothing_sent(struct cell *cx, struct coapmx_transport *t, size_t sockets_before)
 {
     CX_EXPECT_INT(cx, t->stats.datagrams_sent, 0, "datagrams the transport sent");
@@ -78,11 +80,183 @@ static void con_to_group_refused(struct cell *cx)
 }
 
 const struct scenario scenario_m1 = {
-    "M1-is-multicast", "a group address is a multicast remote, or refused",
-    KINDS("group4", "group6-link", "group6-site"), false, group_is_multicast};
+    .id = "M1-is-multicast",
+    .title = "a group address is a multicast remote, or refused",
+    .kinds = KINDS("group4", "group6-link", "group6-site"),
+    .traffic = false,
+    .run = group_is_multicast,
+};
 const struct scenario scenario_m2 = {
-    "M2-group-request", "a NON request to a group: sent, or refused with nothing sent",
-    KINDS("group4", "group6-link", "group6-site", "group-name"), true, group_request};
-const struct scenario scenario_m3 = {"M3-con-to-group", "a CON request to a group is refused",
-                                     KINDS("group4", "group6-link", "group6-site"), false,
-                                     con_to_group_refused};
+    .id = "M2-group-request",
+    .title = "a NON request to a group: sent, or refused with nothing sent",
+    .kinds = KINDS("group4", "group6-link", "group6-site", "group-name"),
+    .traffic = true,
+    .run = group_request,
+};
+const struct scenario scenario_m3 = {
+    .id = "M3-con-to-group",
+    .title = "a CON request to a group is refused",
+    .kinds = KINDS("group4", "group6-link", "group6-site"),
+    .traffic = false,
+    .run = con_to_group_refused,
+};
+
+static bool has_multicast(const struct coapmx_profile *p)
+{
+    return p->multicast;
+}
+
+static bool serves_groups(const struct coapmx_profile *p)
+{
+    return p->multicast && p->roles != COAPMX_ROLES_CLIENT_ONLY;
+}
+
+#define MAX_RESPONSES 8
+
+struct collection {
+    size_t count;
+    bool closed;
+    char from[MAX_RESPONSES][COAPMX_HOSTINFO_MAX];
+    bool from_group[MAX_RESPONSES];
+    bool hello[MAX_RESPONSES];
+};
+
+static void collect(void *arg, const struct coapmx_message *resp, const struct coapmx_error *err)
+{
+    struct collection *c = arg;
+    (void)err;
+    if (resp == NULL) {
+        c->closed = true;
+        return;
+    }
+    if (c->count == MAX_RESPONSES)
+        return;
+    snprintf(c->from[c->count], sizeof c->from[0], "%s", resp->remote.hostinfo);
+    c->from_group[c->count] = resp->remote.is_multicast;
+    c->hello[c->count] = resp->msg.payload_len == 5 && memcmp(resp->msg.payload, "hello", 5) == 0;
+    c->count++;
+}
+
+static bool window_closed(void *arg)
+{
+    return ((struct collection *)arg)->closed;
+}
+
+static bool collected_from(const struct collection *c, const char *hostinfo)
+{
+    for (size_t i = 0; i < c->count; i++)
+        if (strcmp(c->from[i], hostinfo) == 0 && c->hello[i] && !c->from_group[i])
+            return true;
+    return false;
+}
+
+/* Every responder's answer is delivered until the window closes, each named by its unicast
+ * address. */
+static void group_responses(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    char uri[300];
+    cell_uri(cx, PEER_PORT_DEFAULT, "hello", uri, sizeof uri);
+    struct coapmx_request req = {
+        .type = COAP_NON, .method = COAP_GET, .uri = uri, .collect_ms = 500};
+    struct collection c = {0};
+    struct coapmx_error err;
+    CX_EXPECT(cx, coapmx_request_start(ep, &req, collect, &c, &err) > 0,
+              "a NON request to the group %s failed: %s", cell_host(cx), err.message);
+    CX_EXPECT(cx, cell_run_until(cx, ep, window_closed, &c), "the collection window never closed");
+    const struct lane *lane = cell_lane(cx);
+    bool v4 = cell_kind(cx)->family == AF_INET;
+    char peer[COAPMX_HOSTINFO_MAX], stranger[COAPMX_HOSTINFO_MAX];
+    coapmx_hostinfo_format(v4 ? lane->peer_v4 : lane->peer_v6, PEER_PORT_DEFAULT, peer,
+                           sizeof peer);
+    coapmx_hostinfo_format(v4 ? lane->stranger_v4 : lane->stranger_v6, PEER_PORT_DEFAULT, stranger,
+                           sizeof stranger);
+    CX_EXPECT_INT(cx, c.count, 2, "responses collected from the group");
+    CX_EXPECT(cx, collected_from(&c, peer) && collected_from(&c, stranger),
+              "responses came from %s and %s, expected %s and %s", c.from[0], c.from[1], peer,
+              stranger);
+    struct wire_filter answers = WIRE_FILTER_ANY;
+    answers.coap_type = COAP_NON;
+    answers.coap_code = COAP_CONTENT;
+    CX_EXPECT_INT(cx, wire_count(cell_wire(cx), &answers), 2, "NON 2.05 answers on the wire");
+}
+
+struct group_served {
+    struct coapmx_endpoint *server;
+    bool seen, multicast_locally;
+    char local[COAPMX_HOSTINFO_MAX];
+};
+
+static void note_group_request(void *arg, const struct coapmx_message *req,
+                               struct coapmx_reply *reply)
+{
+    struct group_served *g = arg;
+    g->seen = true;
+    g->multicast_locally = req->remote.is_multicast_locally;
+    snprintf(g->local, sizeof g->local, "%s", req->remote.hostinfo_local);
+    reply->code = COAP_CONTENT;
+    reply->payload = (const uint8_t *)"member";
+    reply->payload_len = 6;
+}
+
+static bool group_request_seen(void *arg)
+{
+    return ((struct group_served *)arg)->seen;
+}
+
+/* A server joined to the groups knows a request came to a group, and answers from its own
+ * unicast address (the kernel rejects a group as source). */
+static void server_in_group(struct cell *cx)
+{
+    struct group_served g = {0};
+    struct coapmx_transport_config config = {.role = COAPMX_ROLE_SERVER,
+                                             .multicast_interface = cell_lane(cx)->client_ifname};
+    struct coapmx_error err;
+    g.server = cell_open(cx, &config, note_group_request, &g, &err);
+    CX_EXPECT(cx, g.server != NULL, "cannot open a server joined to the groups: %s", err.message);
+    static const uint8_t get_hello[] = {0x50, 0x01, 0x43, 0x21, 0xb5, 'h', 'e', 'l', 'l', 'o'};
+    int family = cell_kind(cx)->family;
+    struct sockaddr_storage from, group;
+    cell_peer_sockaddr(cx, family, PEER_PORT_DEFAULT, &from);
+    coapmx_sockaddr_from_literal(cell_host(cx), PEER_PORT_DEFAULT, &group);
+    CX_EXPECT_INT(cx,
+                  cell_peer_send(cx, (void *)&from, (void *)&group, get_hello, sizeof get_hello), 0,
+                  "errno of the peer's group request");
+    CX_EXPECT(cx, cell_run_until(cx, g.server, group_request_seen, &g),
+              "the server never saw the group request");
+    char group_hostinfo[COAPMX_HOSTINFO_MAX];
+    coapmx_hostinfo_format(cell_host(cx), PEER_PORT_DEFAULT, group_hostinfo, sizeof group_hostinfo);
+    CX_EXPECT(cx, g.multicast_locally, "the request to %s was not flagged as multicast locally",
+              group_hostinfo);
+    CX_EXPECT_STR(cx, g.local, group_hostinfo, "hostinfo_local of a group request");
+    struct wire_filter reply = WIRE_FILTER_ANY;
+    reply.dst = (const struct sockaddr *)&from;
+    reply.coap_code = COAP_CONTENT;
+    const struct wire_datagram *answer = wire_find(cell_wire(cx), &reply, 0);
+    CX_EXPECT(cx, answer != NULL, "no answer to the group request on the wire");
+    struct sockaddr_storage unicast;
+    const struct lane *lane = cell_lane(cx);
+    coapmx_sockaddr_from_literal(family == AF_INET ? lane->client_v4 : lane->client_v6, 0,
+                                 &unicast);
+    CX_EXPECT(cx,
+              coapmx_sockaddr_same_ip((const struct sockaddr *)&answer->src,
+                                      (const struct sockaddr *)&unicast),
+              "the answer to a group request did not come from the server's unicast address");
+}
+
+const struct scenario scenario_m4 = {
+    .id = "M4-group-responses",
+    .title = "every responder's answer is collected until the window closes",
+    .kinds = KINDS("group4", "group6-link", "group6-site"),
+    .traffic = true,
+    .run = group_responses,
+    .applies = has_multicast,
+};
+const struct scenario scenario_m5 = {
+    .id = "M5-server-in-group",
+    .title = "a group member sees the group locally and answers from unicast",
+    .kinds = KINDS("group4", "group6-link", "group6-site"),
+    .traffic = true,
+    .run = server_in_group,
+    .applies = serves_groups,
+};

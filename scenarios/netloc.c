@@ -61,21 +61,52 @@ static void uri_host_only_for_names(struct cell *cx)
     CX_EXPECT_STR(cx, value, cell_host(cx), "Uri-Host on the wire");
 }
 
-const struct scenario scenario_n1 = {"N1-hostinfo-v4", "response hostinfo for an IPv4 literal",
-                                     KINDS("v4"), true, remote_named_per_profile};
-const struct scenario scenario_n2 = {"N2-hostinfo-v6", "response hostinfo for an IPv6 literal",
-                                     KINDS("v6"), true, remote_named_per_profile};
+const struct scenario scenario_n1 = {
+    .id = "N1-hostinfo-v4",
+    .title = "response hostinfo for an IPv4 literal",
+    .kinds = KINDS("v4"),
+    .traffic = true,
+    .run = remote_named_per_profile,
+};
+const struct scenario scenario_n2 = {
+    .id = "N2-hostinfo-v6",
+    .title = "response hostinfo for an IPv6 literal",
+    .kinds = KINDS("v6"),
+    .traffic = true,
+    .run = remote_named_per_profile,
+};
 const struct scenario scenario_n3 = {
-    "N3-netloc-name", "response hostinfo for a host name: the name or the IP used, per profile",
-    KINDS("v4.test", "v6.test", "dual.test", "dual4.test"), true, remote_named_per_profile};
-const struct scenario scenario_n4 = {"N4-default-port",
-                                     "port 5683 is omitted from hostinfo, others shown",
-                                     KINDS("v4", "v6", "dual.test"), true, default_port_omitted};
-const struct scenario scenario_n5 = {"N5-v4-mapped", "a v4-mapped literal: kept or dotted quad",
-                                     KINDS("mapped"), true, remote_named_per_profile};
-const struct scenario scenario_n6 = {"N6-hostinfo-local",
-                                     "hostinfo_local is the client's address and wire port",
-                                     KINDS("v4", "v6"), true, local_hostinfo};
-const struct scenario scenario_n7 = {"N7-uri-host", "Uri-Host on the wire only for host names",
-                                     KINDS("v4", "v6", "v4.test", "dual.test"), true,
-                                     uri_host_only_for_names};
+    .id = "N3-netloc-name",
+    .title = "response hostinfo for a host name: the name or the IP used, per profile",
+    .kinds = KINDS("v4.test", "v6.test", "dual.test", "dual4.test"),
+    .traffic = true,
+    .run = remote_named_per_profile,
+};
+const struct scenario scenario_n4 = {
+    .id = "N4-default-port",
+    .title = "port 5683 is omitted from hostinfo, others shown",
+    .kinds = KINDS("v4", "v6", "dual.test"),
+    .traffic = true,
+    .run = default_port_omitted,
+};
+const struct scenario scenario_n5 = {
+    .id = "N5-v4-mapped",
+    .title = "a v4-mapped literal: kept or dotted quad",
+    .kinds = KINDS("mapped"),
+    .traffic = true,
+    .run = remote_named_per_profile,
+};
+const struct scenario scenario_n6 = {
+    .id = "N6-hostinfo-local",
+    .title = "hostinfo_local is the client's address and wire port",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = local_hostinfo,
+};
+const struct scenario scenario_n7 = {
+    .id = "N7-uri-host",
+    .title = "Uri-Host on the wire only for host names",
+    .kinds = KINDS("v4", "v6", "v4.test", "dual.test"),
+    .traffic = true,
+    .run = uri_host_only_for_names,
+};

@@ -85,6 +85,7 @@ static void stranger_ping(struct cell *cx)
     client_address(cx, family, client_port, &client);
     static const uint8_t ping[] = {0x40, 0x00, 0x77, 0x77};
     int send_errno = cell_peer_send(cx, (void *)&stranger, (void *)&client, ping, sizeof ping);
+    cell_observe(cx, "stranger_send", "%s", cell_errno_name(send_errno));
     /* A second exchange on the same socket: a queued ping is processed before its response. */
     cell_get(cx, ep, 0, "hello");
     struct wire_filter rst = WIRE_FILTER_ANY;
@@ -104,8 +105,70 @@ static void stranger_ping(struct cell *cx)
     CX_EXPECT_INT(cx, t->stats.datagrams_received, 2, "datagrams the client received");
 }
 
-const struct scenario scenario_r1 = {"R1-server-role",
-                                     "opening as a server: serves requests, or refused",
-                                     KINDS("v4", "v6"), true, server_role};
-const struct scenario scenario_r3 = {"R3-stranger", "a ping from a never-addressed host",
-                                     KINDS("v4", "v6"), true, stranger_ping};
+const struct scenario scenario_r1 = {
+    .id = "R1-server-role",
+    .title = "opening as a server: serves requests, or refused",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = server_role,
+};
+const struct scenario scenario_r3 = {
+    .id = "R3-stranger",
+    .title = "a ping from a never-addressed host",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = stranger_ping,
+};
+
+struct reversed {
+    bool seen;
+    char remote[COAPMX_HOSTINFO_MAX];
+};
+
+static void note_reversed(void *arg, const struct coapmx_message *req, struct coapmx_reply *reply)
+{
+    struct reversed *r = arg;
+    r->seen = true;
+    snprintf(r->remote, sizeof r->remote, "%s", req->remote.hostinfo);
+    reply->code = COAP_CONTENT;
+}
+
+static bool reversed_seen(void *arg)
+{
+    return ((struct reversed *)arg)->seen;
+}
+
+/* R2, N8: the peer the client addressed sends a request back from the same address and port:
+ * it is served, and named as the profile names that peer. */
+static void role_reversal(struct cell *cx)
+{
+    struct reversed r = {0};
+    struct coapmx_error err;
+    struct coapmx_endpoint *ep = cell_open(cx, NULL, note_reversed, &r, &err);
+    CX_EXPECT(cx, ep != NULL, "cannot open a client: %s", err.message);
+    cell_get(cx, ep, 0, "hello");
+    const struct wire_datagram *first = nth_request_at_peer(cx, cell_wire(cx), 0);
+    struct sockaddr_storage client = first->src, peer = first->dst;
+    static const uint8_t get[] = {0x40, 0x01, 0x24, 0x68, 0xb3, 'r', 'e', 'g'};
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, get, sizeof get), 0,
+                  "errno of the peer's request");
+    CX_EXPECT(cx, cell_run_until(cx, ep, reversed_seen, &r), "the reversed request was not served");
+    char expected[COAPMX_HOSTINFO_MAX];
+    cell_expected_hostinfo(cx, 0, expected, sizeof expected);
+    CX_EXPECT_STR(cx, r.remote, expected, "remote hostinfo of the reversed request");
+    struct wire_filter ack = WIRE_FILTER_ANY;
+    ack.dst = (const struct sockaddr *)&peer;
+    ack.coap_type = COAP_ACK;
+    ack.coap_code = COAP_CONTENT;
+    const struct wire_datagram *answer = wire_find(cell_wire(cx), &ack, 0);
+    CX_EXPECT(cx, answer != NULL && answer->coap.mid == 0x2468,
+              "no piggybacked answer to the reversed request on the wire");
+}
+
+const struct scenario scenario_r2 = {
+    .id = "R2-role-reversal",
+    .title = "a request back from the addressed peer is served and named like it (N8)",
+    .kinds = KINDS("v4", "v6", "v4.test", "dual.test"),
+    .traffic = true,
+    .run = role_reversal,
+};

@@ -107,14 +107,121 @@ static void name_and_literal(struct cell *cx)
               cell_host(cx), by_literal, hostinfo, separate ? "different" : "the same");
 }
 
-const struct scenario scenario_s1 = {"S1-sockets-at-open", "sockets before the first request",
-                                     KINDS("v4", "v6"), true, sockets_before_first_request};
-const struct scenario scenario_s2 = {"S2-socket-model",
-                                     "connected per-peer socket or one shared [::] socket",
-                                     KINDS("v4", "v6"), true, socket_model};
+const struct scenario scenario_s1 = {
+    .id = "S1-sockets-at-open",
+    .title = "sockets before the first request",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = sockets_before_first_request,
+};
+const struct scenario scenario_s2 = {
+    .id = "S2-socket-model",
+    .title = "connected per-peer socket or one shared [::] socket",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = socket_model,
+};
 const struct scenario scenario_s3 = {
-    "S3-same-authority-reuse", "a second request to one authority reuses socket and port",
-    KINDS("v4", "v6", "dual.test"), true, same_authority_reuses_port};
-const struct scenario scenario_s4 = {"S4-name-and-literal",
-                                     "a name and its literal: one socket or two, per profile",
-                                     KINDS("v4.test", "v6.test"), true, name_and_literal};
+    .id = "S3-same-authority-reuse",
+    .title = "a second request to one authority reuses socket and port",
+    .kinds = KINDS("v4", "v6", "dual.test"),
+    .traffic = true,
+    .run = same_authority_reuses_port,
+};
+const struct scenario scenario_s4 = {
+    .id = "S4-name-and-literal",
+    .title = "a name and its literal: one socket or two, per profile",
+    .kinds = KINDS("v4.test", "v6.test"),
+    .traffic = true,
+    .run = name_and_literal,
+};
+
+static bool has_socket_pool(const struct coapmx_profile *p)
+{
+    return p->sockets == COAPMX_SOCKETS_PER_PEER_CONNECTED;
+}
+
+static void ignore_outcome(void *arg, const struct coapmx_message *resp,
+                           const struct coapmx_error *err)
+{
+    (void)arg;
+    (void)resp;
+    (void)err;
+}
+
+static int64_t start_silent(struct cell *cx, struct coapmx_endpoint *ep, const char *host)
+{
+    char hostinfo[COAPMX_HOSTINFO_MAX], uri[300];
+    struct coapmx_error err;
+    coapmx_hostinfo_format(host, PEER_PORT_DEFAULT, hostinfo, sizeof hostinfo);
+    snprintf(uri, sizeof uri, "coap://%s/silent", hostinfo);
+    struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
+    int64_t id = coapmx_request_start(ep, &req, ignore_outcome, NULL, &err);
+    CX_EXPECT(cx, id > 0, "cannot start GET %s: %s", uri, err.message);
+    return id;
+}
+
+/* Whether one of the transport's sockets is bound to `local` (fd numbers get reused). */
+static bool has_socket_at(struct coapmx_transport *t, const struct sockaddr_storage *local)
+{
+    int fds[8];
+    size_t n = coapmx_transport_sockets(t, fds, 8);
+    for (size_t i = 0; i < n && i < 8; i++) {
+        struct sockaddr_storage addr;
+        socklen_t len = sizeof addr;
+        if (getsockname(fds[i], (struct sockaddr *)&addr, &len) == 0 &&
+            coapmx_sockaddr_same_ip((struct sockaddr *)&addr, (const struct sockaddr *)local) &&
+            coapmx_sockaddr_port((struct sockaddr *)&addr) ==
+                coapmx_sockaddr_port((const struct sockaddr *)local))
+            return true;
+    }
+    return false;
+}
+
+/* S5: a pool of two sockets evicts the least recently used idle one, never one with an
+ * exchange in flight; with every socket busy, a new peer is refused as "too many peers". */
+static void pool_eviction(struct cell *cx)
+{
+    struct coapmx_transport_config config = {.role = COAPMX_ROLE_CLIENT, .max_sockets = 2};
+    struct coapmx_error err;
+    struct coapmx_endpoint *ep = cell_open(cx, &config, NULL, NULL, &err);
+    CX_EXPECT(cx, ep != NULL, "cannot open a client: %s", err.message);
+    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
+    const char *literal = cell_lane(cx)->peer_v4;
+    start_silent(cx, ep, literal); /* in flight until it gives up */
+    int busy_fd;
+    struct sockaddr_storage busy;
+    socklen_t busy_len = sizeof busy;
+    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, &busy_fd, 1), 1, "sockets after one request");
+    CX_EXPECT(cx, getsockname(busy_fd, (struct sockaddr *)&busy, &busy_len) == 0, "getsockname");
+    char uri[300];
+    const struct coapmx_message *resp;
+    snprintf(uri, sizeof uri, "coap://v4.test/hello");
+    CX_EXPECT(cx, cell_request_uri(cx, ep, COAP_CON, uri, &resp, &err) == 0, "GET %s: %s", uri,
+              err.message);             /* its socket is idle afterwards */
+    start_silent(cx, ep, "dual4.test"); /* the pool is full: the idle socket must give way */
+    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), 2, "sockets in the full pool");
+    CX_EXPECT(cx, has_socket_at(t, &busy), "the socket with an exchange in flight was evicted");
+    snprintf(uri, sizeof uri, "coap://v6.test/hello");
+    CX_EXPECT(cx, cell_request_uri(cx, ep, COAP_CON, uri, &resp, &err) != 0,
+              "a third peer got a socket while both were busy");
+    CX_EXPECT_ERR(cx, &err, COAPMX_ETOOMANYPEERS, "a new peer with every socket busy");
+    CX_EXPECT(cx, strstr(err.message, "too many peers") != NULL,
+              "the error does not say too many peers: \"%s\"", err.message);
+    /* The busy exchange goes on from its own port: its retransmission leaves from it. */
+    cell_advance(cx, coapmx_endpoint_protocol(ep)->ack_timeout_ms * 2);
+    struct wire_filter from_busy = WIRE_FILTER_ANY;
+    from_busy.src = (const struct sockaddr *)&busy;
+    from_busy.coap_code = COAP_GET;
+    CX_EXPECT(cx, wire_count(cell_wire(cx), &from_busy) >= 2,
+              "the busy exchange was not retransmitted from its own port");
+}
+
+const struct scenario scenario_s5 = {
+    .id = "S5-pool-eviction",
+    .title = "the socket pool evicts idle sockets only; all busy: too many peers",
+    .kinds = KINDS("v4"),
+    .traffic = true,
+    .run = pool_eviction,
+    .applies = has_socket_pool,
+};

@@ -61,6 +61,10 @@ int coapmx_resolve_all(const char *host, uint16_t port, struct sockaddr_storage 
     return (int)n;
 }
 
+const char *const coapmx_all_coap_nodes[] = {"224.0.1.187", "ff02::fd", "ff05::fd"};
+const size_t coapmx_all_coap_nodes_count =
+    sizeof coapmx_all_coap_nodes / sizeof coapmx_all_coap_nodes[0];
+
 bool coapmx_sockaddr_is_multicast(const struct sockaddr *sa)
 {
     if (sa->sa_family == AF_INET) {

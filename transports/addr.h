@@ -22,6 +22,9 @@ int coapmx_resolve_all(const char *host, uint16_t port, struct sockaddr_storage 
                        struct coapmx_error *err);
 
 bool coapmx_sockaddr_is_multicast(const struct sockaddr *sa);
+/* The "All CoAP Nodes" groups (RFC 7252 §12.8): 224.0.1.187, ff02::fd, ff05::fd. */
+extern const char *const coapmx_all_coap_nodes[];
+extern const size_t coapmx_all_coap_nodes_count;
 bool coapmx_sockaddr_is_v4mapped(const struct sockaddr *sa);
 /* ::ffff:a.b.c.d <-> a.b.c.d (port kept). */
 void coapmx_sockaddr_to_mapped(const struct sockaddr_in *in, struct sockaddr_in6 *out);

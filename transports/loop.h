@@ -8,10 +8,15 @@
 
 struct coapmx_clock {
     uint64_t (*now_ms)(struct coapmx_clock *clock);
+    bool is_virtual;
+    uint64_t virtual_ms; /* virtual clocks: the current time, advanced by the loop */
 };
 
 /* CLOCK_MONOTONIC in milliseconds. */
 struct coapmx_clock *coapmx_clock_real(void);
+/* A clock that stands still until the loop, finding nothing to do, jumps it to the next timer:
+ * protocol time (a 93-second give-up) passes in milliseconds, exactly reproducibly. */
+void coapmx_clock_virtual_init(struct coapmx_clock *clock, uint64_t start_ms);
 
 struct coapmx_loop;
 
@@ -32,11 +37,18 @@ uint64_t coapmx_loop_timer(struct coapmx_loop *loop, uint64_t delay_ms, coapmx_t
                            void *arg);
 void coapmx_loop_cancel(struct coapmx_loop *loop, uint64_t timer_id);
 
+/* Virtual clocks only: called when nothing is ready, before time jumps, so that whoever else
+ * takes part (a peer process) can deliver what is in flight. */
+void coapmx_loop_set_idle_hook(struct coapmx_loop *loop, void (*hook)(void *arg), void *arg);
+
 /* One iteration: waits at most max_wait_ms (less if a timer is due), dispatches what is ready.
+ * On a virtual clock it waits only a short real grace and then jumps to the next timer.
  * Returns the number of callbacks run, or -1 on a poll error. */
 int coapmx_loop_run_once(struct coapmx_loop *loop, int max_wait_ms);
 
-/* Runs until done(arg) is true or timeout_ms of clock time passed. Returns done(arg). */
+/* Runs until done(arg) is true or timeout_ms of clock time passed (on a virtual clock, also at
+ * most COAPMX_LOOP_MAX_ITERATIONS iterations). Returns done(arg). */
+#define COAPMX_LOOP_MAX_ITERATIONS 100000
 bool coapmx_loop_run_until(struct coapmx_loop *loop, bool (*done)(void *arg), void *arg,
                            uint64_t timeout_ms);
 

@@ -64,6 +64,7 @@ static const struct coapmx_profile simple6_profile = {
     .client_sockets_at_open = 0,
     .socket_per_spelling = true,
     .needs_dualstack_for_v4 = false,
+    .icmp_errors = true,
 };
 
 static struct peer_socket *find_by_key(struct simple6 *s, const char *host, uint16_t port)
@@ -329,6 +330,9 @@ static void simple6_shutdown(struct coapmx_transport *t)
 
 static int simple6_open(struct coapmx_transport *t, struct coapmx_error *err)
 {
+    if (t->config.multicast_interface != NULL)
+        return coapmx_fail(err, COAPMX_EMULTICAST, 0, "%s does not support multicast",
+                           SIMPLE6_NAME);
     struct simple6 *s = calloc(1, sizeof *s);
     if (s != NULL) {
         s->t = t;

@@ -59,6 +59,7 @@ struct coapmx_profile {
     size_t client_sockets_at_open; /* S1 */
     bool socket_per_spelling;      /* S4: a name and a literal of one peer get separate sockets */
     bool needs_dualstack_for_v4;   /* v4 peers are reached through a dual-stack socket */
+    bool icmp_errors;              /* E1: an ICMP error fails the request at once */
 };
 
 /* ---- remotes ---- */
@@ -100,6 +101,9 @@ struct coapmx_transport_config {
     uint16_t bind_port;    /* server: port (0: 5683); client: 0 means ephemeral */
     size_t rx_buffer_size; /* 0: COAPMX_RX_BUFFER_DEFAULT; smaller values exist for tests */
     size_t max_sockets;    /* per-peer pools; 0: COAPMX_MAX_SOCKETS_DEFAULT */
+    /* Server: join the All-CoAP-Nodes groups on this interface (NULL: none). Transports
+     * without multicast refuse it. */
+    const char *multicast_interface;
 };
 
 struct coapmx_transport_stats {

@@ -6,6 +6,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/errqueue.h>
+#include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <stdio.h>
@@ -38,6 +39,7 @@ static const struct coapmx_profile udp6_profile = {
     .client_sockets_at_open = 1,
     .socket_per_spelling = false,
     .needs_dualstack_for_v4 = true,
+    .icmp_errors = true,
 };
 
 /* Everything reaches the socket as AF_INET6; IPv4 becomes ::ffff:a.b.c.d. */
@@ -225,6 +227,34 @@ static int bind_address(const struct coapmx_transport_config *c, struct sockaddr
     return 0;
 }
 
+/* Joins every All-CoAP-Nodes group on one interface; IPv4 groups through the v4-mapped side of
+ * the dual-stack socket. */
+static int join_groups(struct udp6 *u, const char *ifname, struct coapmx_error *err)
+{
+    unsigned ifindex = if_nametoindex(ifname);
+    if (ifindex == 0)
+        return coapmx_fail(err, COAPMX_EINVAL, errno, "no interface %s to join groups on", ifname);
+    for (size_t i = 0; i < coapmx_all_coap_nodes_count; i++) {
+        struct sockaddr_storage g;
+        const char *group = coapmx_all_coap_nodes[i];
+        coapmx_sockaddr_from_literal(group, 0, &g);
+        int rc;
+        if (g.ss_family == AF_INET) {
+            struct ip_mreqn m = {.imr_multiaddr = ((struct sockaddr_in *)&g)->sin_addr,
+                                 .imr_ifindex = (int)ifindex};
+            rc = setsockopt(u->fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m);
+        } else {
+            struct ipv6_mreq m = {.ipv6mr_multiaddr = ((struct sockaddr_in6 *)&g)->sin6_addr,
+                                  .ipv6mr_interface = ifindex};
+            rc = setsockopt(u->fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof m);
+        }
+        if (rc != 0)
+            return coapmx_fail(err, COAPMX_ENETWORK, errno, "cannot join %s on %s: %s", group,
+                               ifname, strerror(errno));
+    }
+    return 0;
+}
+
 static int open_socket(struct udp6 *u, struct coapmx_error *err)
 {
     const struct coapmx_transport_config *c = &u->t->config;
@@ -254,6 +284,8 @@ static int open_socket(struct udp6 *u, struct coapmx_error *err)
     if (getsockname(u->fd, (struct sockaddr *)&bound, &len) != 0)
         return coapmx_fail(err, COAPMX_ENETWORK, errno, "getsockname: %s", strerror(errno));
     u->bound_port = ntohs(bound.sin6_port);
+    if (c->multicast_interface != NULL && join_groups(u, c->multicast_interface, err) != 0)
+        return -1;
     if (coapmx_loop_watch(u->t->loop, u->fd, POLLIN, on_ready, u) != 0)
         return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory watching the udp6 socket");
     return 0;

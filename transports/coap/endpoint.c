@@ -2,6 +2,7 @@
 #include "endpoint.h"
 
 #include <ctype.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,18 @@
 #include <unistd.h>
 
 #include "../addr.h"
+
+/* Seams for the harness self-check: deliberately wrong builds of this file
+ * (harness/selfcheck/layer_*.c) redefine these. Production builds use the defaults. */
+#ifndef ENDPOINT_RETRANSMISSIONS
+#define ENDPOINT_RETRANSMISSIONS(protocol) ((protocol)->max_retransmit)
+#endif
+#ifndef ENDPOINT_CHECKS_SOURCE
+#define ENDPOINT_CHECKS_SOURCE 1 /* responses must come from the request's remote */
+#endif
+#ifndef ENDPOINT_SAME_DEDUP_KEY
+#define ENDPOINT_SAME_DEDUP_KEY(served_key, remote_key) (strcmp(served_key, remote_key) == 0)
+#endif
 
 struct pending {
     struct pending *next;
@@ -28,10 +41,67 @@ struct pending {
     coapmx_response_cb cb;
     void *arg;
     bool failing; /* selected by fail_matching */
+    bool waiting; /* not sent yet: NSTART exchanges with its key are outstanding */
+    uint32_t collect_ms;
+    /* What every block request of the transfer is made of (RFC 7959). */
+    struct coapmx_uri uri;
+    uint8_t method;
+    enum coap_type request_type;
+    unsigned szx;    /* blocks of 16 << szx bytes */
+    uint8_t *upload; /* the request payload (a copy) */
+    size_t upload_len;
+    size_t upload_sent;   /* acknowledged by 2.31 Continue */
+    size_t upload_slice;  /* bytes in the block in flight */
+    uint32_t next_block2; /* 0: no Block2 transfer under way */
+    uint8_t *download;    /* Block2 payload assembled so far */
+    size_t download_len;
+    uint16_t relay_block_option; /* relays: one explicit block, no continuation */
+    uint32_t relay_block_value;
 };
+
+#define COAPMX_COLLECT_DEFAULT_MS 5000
+
+/* Values the options of a request point into: decoded Uri-Path and Uri-Query, the block. */
+struct request_text {
+    char path[512];
+    char query[512];
+    uint8_t block[4];
+};
+
+static size_t block_size(unsigned szx);
+static bool block_option(const struct coap_msg *msg, uint16_t number, uint32_t *num, bool *more,
+                         unsigned *szx);
+static int build_request(struct coapmx_endpoint *ep, struct pending *p, struct coap_msg *msg,
+                         struct request_text *text, struct coapmx_error *err);
+static int encode_request(struct coapmx_endpoint *ep, struct pending *p, const struct coap_msg *msg,
+                          struct coapmx_error *err);
+
+/* A request served recently, for recognising duplicates (RFC 7252 §4.5). */
+struct served {
+    char key[COAPMX_HOSTINFO_MAX]; /* the remote's key; "" for a free entry */
+    uint16_t mid;
+    uint64_t expires_ms;
+    size_t len; /* 0: nothing to send again (NON, or no reply) */
+    uint8_t *response;
+};
+#define DEDUP_ENTRIES 256 /* bounded: the oldest entry gives way */
+
+/* A Block1 body being received (RFC 7959 §2.5), per remote and path. */
+struct assembly {
+    char key[COAPMX_HOSTINFO_MAX];
+    char path[256];
+    uint8_t *body; /* NULL: free */
+    size_t len;
+    uint64_t expires_ms;
+};
+#define ASSEMBLIES 8
 
 struct coapmx_endpoint {
     struct coapmx_transport *t;
+    struct assembly assemblies[ASSEMBLIES];
+    size_t assembly_next;
+    struct served served[DEDUP_ENTRIES];
+    size_t served_next;
     struct coapmx_endpoint_config config;
     struct coapmx_endpoint_stats stats;
     struct pending *pending;
@@ -41,6 +111,8 @@ struct coapmx_endpoint {
     bool shut_down;
     bool malformed_logged;
     struct coapmx_message *incoming;
+    struct coapmx_transmission log[COAPMX_TRANSMISSION_LOG];
+    size_t log_count; /* total ever; the log keeps the last ones */
     uint8_t out[COAPMX_DATAGRAM_MAX];
 };
 
@@ -49,7 +121,68 @@ void coapmx_protocol_defaults(struct coapmx_protocol *p)
     p->ack_timeout_ms = 2000;
     p->ack_random_factor_milli = 1500;
     p->max_retransmit = 4;
+    p->nstart = 1;
+    p->exchange_lifetime_ms = 247000;
     p->non_lifetime_ms = 145000;
+}
+
+int coapmx_protocol_parse(struct coapmx_protocol *p, const char *text, struct coapmx_error *err)
+{
+    static const struct {
+        const char *name;
+        size_t offset;
+    } fields[] = {
+        {"ack_timeout_ms", offsetof(struct coapmx_protocol, ack_timeout_ms)},
+        {"ack_random_factor_milli", offsetof(struct coapmx_protocol, ack_random_factor_milli)},
+        {"max_retransmit", offsetof(struct coapmx_protocol, max_retransmit)},
+        {"nstart", offsetof(struct coapmx_protocol, nstart)},
+        {"exchange_lifetime_ms", offsetof(struct coapmx_protocol, exchange_lifetime_ms)},
+        {"non_lifetime_ms", offsetof(struct coapmx_protocol, non_lifetime_ms)},
+    };
+    while (*text != '\0') {
+        size_t len = strcspn(text, ","), name_len = strcspn(text, "=");
+        bool known = false;
+        for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !known; i++) {
+            if (name_len >= len || strlen(fields[i].name) != name_len ||
+                strncmp(text, fields[i].name, name_len) != 0)
+                continue;
+            char *end;
+            unsigned long v = strtoul(text + name_len + 1, &end, 10);
+            if (end != text + len || v == 0 || v > UINT32_MAX)
+                return coapmx_fail(err, COAPMX_EINVAL, 0, "bad protocol value '%.*s'", (int)len,
+                                   text);
+            *(uint32_t *)((char *)p + fields[i].offset) = (uint32_t)v;
+            known = true;
+        }
+        if (!known)
+            return coapmx_fail(err, COAPMX_EINVAL, 0, "unknown protocol setting '%.*s'", (int)len,
+                               text);
+        text += len + (text[len] == ',');
+    }
+    if (p->ack_random_factor_milli < 1000)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "ack_random_factor_milli is at least 1000");
+    return 0;
+}
+
+static void log_transmission(struct coapmx_endpoint *ep, uint16_t mid)
+{
+    ep->log[ep->log_count++ % COAPMX_TRANSMISSION_LOG] =
+        (struct coapmx_transmission){.mid = mid, .at_ms = coapmx_loop_now(ep->t->loop)};
+}
+
+size_t coapmx_endpoint_transmissions(const struct coapmx_endpoint *ep,
+                                     struct coapmx_transmission *out, size_t max)
+{
+    size_t kept = ep->log_count < COAPMX_TRANSMISSION_LOG ? ep->log_count : COAPMX_TRANSMISSION_LOG;
+    size_t first = ep->log_count - kept, n = 0;
+    for (size_t i = first; i < ep->log_count && n < max; i++)
+        out[n++] = ep->log[i % COAPMX_TRANSMISSION_LOG];
+    return n;
+}
+
+const struct coapmx_protocol *coapmx_endpoint_protocol(const struct coapmx_endpoint *ep)
+{
+    return &ep->config.protocol;
 }
 
 static uint64_t next_random(struct coapmx_endpoint *ep)
@@ -100,14 +233,55 @@ static void unlink_pending(struct coapmx_endpoint *ep, struct pending *p)
         ep->t->ops->release(ep->t, &p->remote);
 }
 
+/* NSTART counts confirmable exchanges still waiting for an ACK or response (RFC 7252 §4.7). */
+static bool limited_by_nstart(const struct pending *p)
+{
+    return p->type == COAP_CON && !p->remote.is_multicast;
+}
+
+static size_t outstanding(const struct coapmx_endpoint *ep, const struct coapmx_remote *remote)
+{
+    size_t n = 0;
+    for (const struct pending *p = ep->pending; p != NULL; p = p->next)
+        n += limited_by_nstart(p) && !p->waiting && coapmx_remote_same(&p->remote, remote);
+    return n;
+}
+
+static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, struct coapmx_error *err);
+static void finish(struct coapmx_endpoint *ep, struct pending *p, const struct coapmx_message *resp,
+                   const struct coapmx_error *err);
+
+/* An exchange with `remote` ended or was acknowledged: the oldest request waiting for it goes. */
+static void start_next_waiting(struct coapmx_endpoint *ep, const struct coapmx_remote *remote)
+{
+    struct pending *oldest = NULL;
+    if (ep->shut_down || outstanding(ep, remote) >= ep->config.protocol.nstart)
+        return;
+    for (struct pending *p = ep->pending; p != NULL; p = p->next)
+        if (p->waiting && !p->failing && coapmx_remote_same(&p->remote, remote))
+            oldest = p; /* the list is newest first */
+    if (oldest == NULL)
+        return;
+    oldest->waiting = false;
+    struct coapmx_error err;
+    if (transmit_first(ep, oldest, &err) != 0)
+        finish(ep, oldest, NULL, &err);
+}
+
 static void finish(struct coapmx_endpoint *ep, struct pending *p, const struct coapmx_message *resp,
                    const struct coapmx_error *err)
 {
+    bool frees_slot = limited_by_nstart(p) && !p->waiting;
+    struct coapmx_remote remote = p->remote;
     unlink_pending(ep, p);
     if (p->cb != NULL)
         p->cb(p->arg, resp, err);
     free(p->datagram);
+    free(p->upload);
+    free(p->download);
     free(p);
+    if (frees_slot)
+        start_next_waiting(ep, &remote);
 }
 
 /* Callbacks may cancel or start requests, so the victims are chosen first and then taken from
@@ -133,15 +307,20 @@ static void on_request_timer(void *arg)
     struct coapmx_endpoint *ep = p->ep;
     struct coapmx_error err;
     p->timer = 0;
-    if (p->type == COAP_CON && p->transmissions <= ep->config.protocol.max_retransmit) {
+    if (p->type == COAP_CON && p->transmissions <= ENDPOINT_RETRANSMISSIONS(&ep->config.protocol)) {
         if (coapmx_transport_send(ep->t, &p->remote, p->datagram, p->datagram_len, &err) != 0) {
             finish(ep, p, NULL, &err);
             return;
         }
         p->transmissions++;
         ep->stats.retransmissions++;
+        log_transmission(ep, p->mid);
         p->timeout_ms *= 2;
         p->timer = coapmx_loop_timer(ep->t->loop, p->timeout_ms, on_request_timer, p);
+        return;
+    }
+    if (p->remote.is_multicast) {
+        finish(ep, p, NULL, NULL); /* the collection window closed */
         return;
     }
     if (p->type == COAP_CON)
@@ -170,7 +349,8 @@ static struct pending *find_response_owner(struct coapmx_endpoint *ep,
         bool token_ok =
             p->token_len == m->msg.token_len && memcmp(p->token, m->msg.token, p->token_len) == 0;
         /* A group request is answered from the responders' unicast addresses. */
-        bool remote_ok = p->remote.is_multicast || coapmx_remote_same(&p->remote, &m->remote);
+        bool remote_ok = p->remote.is_multicast || !ENDPOINT_CHECKS_SOURCE ||
+                         coapmx_remote_same(&p->remote, &m->remote);
         bool mid_ok = m->msg.type != COAP_ACK || p->mid == m->msg.mid;
         if (token_ok && remote_ok && mid_ok)
             return p;
@@ -200,6 +380,7 @@ static void handle_empty(struct coapmx_endpoint *ep, const struct coapmx_message
             p->timer = coapmx_loop_timer(ep->t->loop, ep->config.protocol.non_lifetime_ms,
                                          on_request_timer, p);
             p->type = COAP_NON; /* from now on, waiting is like waiting for a NON answer */
+            start_next_waiting(ep, &p->remote);
         }
         break;
     case COAP_RST:
@@ -216,6 +397,102 @@ static void handle_empty(struct coapmx_endpoint *ep, const struct coapmx_message
     }
 }
 
+/* Sends the transfer's next block request in place of the one just answered. */
+static void send_next_block(struct coapmx_endpoint *ep, struct pending *p)
+{
+    struct coap_msg msg;
+    struct request_text text;
+    struct coapmx_error err;
+    if (p->timer != 0)
+        coapmx_loop_cancel(ep->t->loop, p->timer);
+    p->timer = 0;
+    free(p->datagram);
+    p->datagram = NULL;
+    if (build_request(ep, p, &msg, &text, &err) != 0 || encode_request(ep, p, &msg, &err) != 0 ||
+        transmit_first(ep, p, &err) != 0)
+        finish(ep, p, NULL, &err);
+}
+
+static bool block_option(const struct coap_msg *msg, uint16_t number, uint32_t *num, bool *more,
+                         unsigned *szx)
+{
+    const struct coap_option *o = coap_msg_find_option(msg, number, NULL);
+    if (o == NULL || o->length > 3)
+        return false;
+    uint32_t v = coap_option_uint(o);
+    *num = v >> 4;
+    *more = (v & 8) != 0;
+    *szx = v & 7;
+    return *szx < 7; /* 7 is reserved (BERT over UDP is not a thing) */
+}
+
+/* Delivers a finished download: the last response with the whole body as its payload. */
+static void finish_download(struct coapmx_endpoint *ep, struct pending *p,
+                            const struct coapmx_message *last)
+{
+    struct coapmx_message *whole = malloc(sizeof *whole);
+    struct coap_msg msg = last->msg;
+    struct coapmx_error err;
+    size_t len;
+    msg.payload = p->download;
+    msg.payload_len = p->download_len;
+    if (whole == NULL || coap_encode(&msg, whole->raw, sizeof whole->raw, &len) != COAP_OK) {
+        coapmx_fail(&err, COAPMX_ETOOBIG, 0, "a %zu-byte body does not fit one message",
+                    p->download_len);
+        finish(ep, p, NULL, &err);
+    } else {
+        whole->remote = last->remote;
+        whole->raw_len = len;
+        coap_parse(whole->raw, len, &whole->msg);
+        finish(ep, p, whole, NULL);
+    }
+    free(whole);
+}
+
+/* RFC 7959 on the client: the next Block1 after 2.31 Continue, the next Block2 while the
+ * server has more. Returns false when the response ends the transfer as it is. */
+static bool continue_transfer(struct coapmx_endpoint *ep, struct pending *p,
+                              const struct coapmx_message *m)
+{
+    uint32_t num;
+    bool more;
+    unsigned szx;
+    if (p->relay_block_option != 0)
+        return false; /* the relay moves the blocks itself */
+    if (m->msg.code == COAP_CONTINUE && block_option(&m->msg, COAP_OPT_BLOCK1, &num, &more, &szx) &&
+        p->upload_slice > 0 && p->upload_sent + p->upload_slice < p->upload_len) {
+        p->upload_sent += p->upload_slice;
+        send_next_block(ep, p);
+        return true;
+    }
+    if (!block_option(&m->msg, COAP_OPT_BLOCK2, &num, &more, &szx) ||
+        COAP_CODE_CLASS(m->msg.code) != 2)
+        return false;
+    struct coapmx_error err;
+    size_t offset = (size_t)num * block_size(szx), len = m->msg.payload_len;
+    uint8_t *bigger = offset == p->download_len && offset + len <= COAPMX_DATAGRAM_MAX
+                          ? realloc(p->download, offset + len + 1)
+                          : NULL;
+    if (bigger == NULL) {
+        coapmx_fail(&err, COAPMX_EINVAL, 0, "Block2 %u of %zu bytes does not follow %zu bytes", num,
+                    len, p->download_len);
+        finish(ep, p, NULL, &err);
+        return true;
+    }
+    if (len > 0) /* a block without payload has none to copy (payload is NULL) */
+        memcpy(bigger + offset, m->msg.payload, len);
+    p->download = bigger;
+    p->download_len = offset + len;
+    if (!more) {
+        finish_download(ep, p, m);
+        return true;
+    }
+    p->szx = szx; /* the server's block size wins */
+    p->next_block2 = num + 1;
+    send_next_block(ep, p);
+    return true;
+}
+
 static void handle_response(struct coapmx_endpoint *ep, const struct coapmx_message *m)
 {
     struct pending *p = find_response_owner(ep, m);
@@ -226,28 +503,187 @@ static void handle_response(struct coapmx_endpoint *ep, const struct coapmx_mess
         return;
     }
     ep->stats.responses_matched++;
-    finish(ep, p, m, NULL);
+    if (p->remote.is_multicast) {
+        if (p->cb != NULL)
+            p->cb(p->arg, m, NULL); /* more may come until the window closes */
+        return;
+    }
+    if (!continue_transfer(ep, p, m))
+        finish(ep, p, m, NULL);
+}
+
+static struct served *find_served(struct coapmx_endpoint *ep, const struct coapmx_remote *from,
+                                  uint16_t mid)
+{
+    uint64_t now = coapmx_loop_now(ep->t->loop);
+    for (size_t i = 0; i < DEDUP_ENTRIES; i++) {
+        struct served *s = &ep->served[i];
+        if (s->key[0] != '\0' && s->mid == mid && s->expires_ms > now &&
+            ENDPOINT_SAME_DEDUP_KEY(s->key, from->key))
+            return s;
+    }
+    return NULL;
+}
+
+static void remember_served(struct coapmx_endpoint *ep, const struct coapmx_message *m,
+                            const uint8_t *response, size_t len)
+{
+    struct served *s = &ep->served[ep->served_next++ % DEDUP_ENTRIES];
+    const struct coapmx_protocol *pr = &ep->config.protocol;
+    free(s->response);
+    memset(s, 0, sizeof *s);
+    snprintf(s->key, sizeof s->key, "%s", m->remote.key);
+    s->mid = m->msg.mid;
+    s->expires_ms = coapmx_loop_now(ep->t->loop) +
+                    (m->msg.type == COAP_CON ? pr->exchange_lifetime_ms : pr->non_lifetime_ms);
+    if (len > 0 && (s->response = malloc(len)) != NULL) {
+        memcpy(s->response, response, len);
+        s->len = len;
+    }
+}
+
+/* A duplicate CON gets the same response again, byte for byte; a duplicate NON nothing. */
+static bool answered_duplicate(struct coapmx_endpoint *ep, const struct coapmx_message *m)
+{
+    struct served *s = find_served(ep, &m->remote, m->msg.mid);
+    if (s == NULL)
+        return false;
+    ep->stats.duplicates++;
+    struct coapmx_error ignored;
+    if (s->len > 0)
+        coapmx_transport_send(ep->t, &m->remote, s->response, s->len, &ignored);
+    return true;
+}
+
+/* Answers a request (piggybacked for CON) and remembers the answer for duplicates. A Block1
+ * option, when given, is echoed (RFC 7959 §2.3). */
+static void send_reply(struct coapmx_endpoint *ep, const struct coapmx_message *m,
+                       const struct coapmx_reply *reply, const struct coap_option *block1)
+{
+    struct coap_msg resp;
+    size_t len = 0;
+    bool piggyback = m->msg.type == COAP_CON;
+    coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, reply->code,
+                  piggyback ? m->msg.mid : ep->next_mid++);
+    coap_msg_set_token(&resp, m->msg.token, m->msg.token_len);
+    if (block1 != NULL)
+        coap_msg_add_option(&resp, COAP_OPT_BLOCK1, block1->value, block1->length);
+    resp.payload = reply->payload;
+    resp.payload_len = reply->payload_len;
+    struct coapmx_error ignored;
+    if (coap_encode(&resp, ep->out, sizeof ep->out, &len) != COAP_OK)
+        return;
+    coapmx_transport_send(ep->t, &m->remote, ep->out, len, &ignored);
+    remember_served(ep, m, piggyback ? ep->out : NULL, piggyback ? len : 0);
+}
+
+static struct assembly *find_assembly(struct coapmx_endpoint *ep, const struct coapmx_message *m,
+                                      const char *path)
+{
+    uint64_t now = coapmx_loop_now(ep->t->loop);
+    for (size_t i = 0; i < ASSEMBLIES; i++) {
+        struct assembly *a = &ep->assemblies[i];
+        if (a->body != NULL && a->expires_ms > now && strcmp(a->key, m->remote.key) == 0 &&
+            strcmp(a->path, path) == 0)
+            return a;
+    }
+    return NULL;
+}
+
+static struct assembly *new_assembly(struct coapmx_endpoint *ep, const struct coapmx_message *m,
+                                     const char *path)
+{
+    struct assembly *a = &ep->assemblies[ep->assembly_next++ % ASSEMBLIES];
+    free(a->body);
+    memset(a, 0, sizeof *a);
+    if ((a->body = malloc(COAPMX_DATAGRAM_MAX)) == NULL)
+        return NULL;
+    snprintf(a->key, sizeof a->key, "%s", m->remote.key);
+    snprintf(a->path, sizeof a->path, "%s", path);
+    a->expires_ms = coapmx_loop_now(ep->t->loop) + ep->config.protocol.exchange_lifetime_ms;
+    return a;
+}
+
+/* Hands the handler one request carrying the whole reassembled body. */
+static void serve_whole(struct coapmx_endpoint *ep, const struct coapmx_message *last,
+                        struct assembly *a, const struct coap_option *block1)
+{
+    struct coapmx_message *whole = malloc(sizeof *whole);
+    struct coap_msg msg = last->msg;
+    size_t len;
+    msg.payload = a->body;
+    msg.payload_len = a->len;
+    struct coapmx_reply reply = {.code = COAP_REQUEST_ENTITY_TOO_LARGE};
+    if (whole != NULL && coap_encode(&msg, whole->raw, sizeof whole->raw, &len) == COAP_OK) {
+        whole->remote = last->remote;
+        whole->raw_len = len;
+        coap_parse(whole->raw, len, &whole->msg);
+        reply.code = COAP_NOT_FOUND;
+        if (ep->config.handler != NULL)
+            ep->config.handler(ep->config.handler_arg, whole, &reply);
+        ep->stats.requests_served++;
+    }
+    free(a->body);
+    a->body = NULL;
+    if (!reply.no_reply)
+        send_reply(ep, last, &reply, block1);
+    free(whole);
+}
+
+/* RFC 7959 on the server: blocks of one body arrive in order from one remote; anything else is
+ * 4.08 Request Entity Incomplete. Returns false when the request carries no Block1. */
+static bool serve_block1(struct coapmx_endpoint *ep, const struct coapmx_message *m)
+{
+    uint32_t num;
+    bool more;
+    unsigned szx;
+    const struct coap_option *block1 = coap_msg_find_option(&m->msg, COAP_OPT_BLOCK1, NULL);
+    if (block1 == NULL || !block_option(&m->msg, COAP_OPT_BLOCK1, &num, &more, &szx))
+        return false;
+    char path[256];
+    coap_msg_join_options(&m->msg, COAP_OPT_URI_PATH, '/', path, sizeof path);
+    struct assembly *a = num == 0 ? new_assembly(ep, m, path) : find_assembly(ep, m, path);
+    size_t offset = (size_t)num * block_size(szx), len = m->msg.payload_len;
+    struct coapmx_reply reply = {.code = COAP_REQUEST_ENTITY_INCOMPLETE};
+    if (a == NULL || a->len != offset) {
+        ep->stats.incomplete_transfers++;
+        send_reply(ep, m, &reply, NULL);
+        return true;
+    }
+    if (offset + len > COAPMX_DATAGRAM_MAX) {
+        reply.code = COAP_REQUEST_ENTITY_TOO_LARGE;
+        free(a->body);
+        a->body = NULL;
+        send_reply(ep, m, &reply, NULL);
+        return true;
+    }
+    if (len > 0) /* a block without payload has none to copy (payload is NULL) */
+        memcpy(a->body + offset, m->msg.payload, len);
+    a->len = offset + len;
+    if (!more) {
+        serve_whole(ep, m, a, block1);
+        return true;
+    }
+    reply.code = COAP_CONTINUE;
+    send_reply(ep, m, &reply, block1);
+    return true;
 }
 
 static void handle_request(struct coapmx_endpoint *ep, const struct coapmx_message *m)
 {
     if (m->msg.type != COAP_CON && m->msg.type != COAP_NON)
         return; /* requests in ACK or RST are ignored (RFC 7252 §4.2, §4.3) */
+    if (answered_duplicate(ep, m) || serve_block1(ep, m))
+        return;
     struct coapmx_reply reply = {.code = COAP_NOT_FOUND};
     if (ep->config.handler != NULL)
         ep->config.handler(ep->config.handler_arg, m, &reply);
     ep->stats.requests_served++;
-    if (reply.no_reply)
+    if (reply.no_reply) {
+        remember_served(ep, m, NULL, 0);
         return;
-    struct coap_msg resp;
-    bool piggyback = m->msg.type == COAP_CON;
-    coap_msg_init(&resp, piggyback ? COAP_ACK : COAP_NON, reply.code,
-                  piggyback ? m->msg.mid : ep->next_mid++);
-    coap_msg_set_token(&resp, m->msg.token, m->msg.token_len);
-    resp.payload = reply.payload;
-    resp.payload_len = reply.payload_len;
-    struct coapmx_error ignored;
-    send_msg(ep, &m->remote, &resp, &ignored);
+    }
+    send_reply(ep, m, &reply, NULL);
 }
 
 static void on_datagram(void *arg, const struct coapmx_remote *from, const uint8_t *buf, size_t len)
@@ -328,6 +764,10 @@ void coapmx_endpoint_free(struct coapmx_endpoint *ep)
     if (ep == NULL)
         return;
     coapmx_endpoint_shutdown(ep);
+    for (size_t i = 0; i < DEDUP_ENTRIES; i++)
+        free(ep->served[i].response);
+    for (size_t i = 0; i < ASSEMBLIES; i++)
+        free(ep->assemblies[i].body);
     free(ep->incoming);
     free(ep);
 }
@@ -444,16 +884,25 @@ static int add_split_options(struct coap_msg *msg, uint16_t number, const char *
     }
 }
 
-struct request_text {
-    char path[512];
-    char query[512];
-};
+static size_t block_size(unsigned szx)
+{
+    return (size_t)16 << szx;
+}
 
-static int build_request(struct coapmx_endpoint *ep, const struct coapmx_request *req,
-                         const struct coapmx_uri *uri, struct pending *p, struct coap_msg *msg,
+static uint32_t block_value(uint32_t num, bool more, unsigned szx)
+{
+    return num << 4 | (more ? 8u : 0u) | szx;
+}
+
+/* The transfer's next request: the whole payload, the next Block1 slice while an upload lasts,
+ * or the next Block2 of a download. Fresh MID and token each time. */
+static int build_request(struct coapmx_endpoint *ep, struct pending *p, struct coap_msg *msg,
                          struct request_text *text, struct coapmx_error *err)
 {
-    coap_msg_init(msg, req->type, req->method, ep->next_mid++);
+    const struct coapmx_uri *uri = &p->uri;
+    uint8_t *block = text->block; /* outlives this function, as the encoder reads it later */
+    size_t block_len = 0;
+    coap_msg_init(msg, p->request_type, p->method, ep->next_mid++);
     uint64_t r = next_random(ep);
     p->token_len = 8;
     memcpy(p->token, &r, sizeof r);
@@ -465,11 +914,51 @@ static int build_request(struct coapmx_endpoint *ep, const struct coapmx_request
             0 ||
         add_split_options(msg, COAP_OPT_URI_QUERY, uri->query, '&', text->query,
                           sizeof text->query) != 0)
-        return coapmx_fail(err, COAPMX_EINVAL, 0, "cannot encode the options of '%s'", req->uri);
-    msg->payload = req->payload;
-    msg->payload_len = req->payload_len;
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "cannot encode the options of '%s'", uri->host);
+    size_t bs = block_size(p->szx);
+    if (p->relay_block_option != 0) {
+        block_len = coap_uint_encode(p->relay_block_value, block);
+        coap_msg_add_option(msg, p->relay_block_option, block, block_len);
+        msg->payload = p->upload;
+        msg->payload_len = p->upload_len;
+    } else if (p->next_block2 > 0) {
+        block_len = coap_uint_encode(block_value(p->next_block2, false, p->szx), block);
+        coap_msg_add_option(msg, COAP_OPT_BLOCK2, block, block_len);
+    } else if (p->upload_len > bs) {
+        size_t left = p->upload_len - p->upload_sent;
+        p->upload_slice = left > bs ? bs : left;
+        bool more = p->upload_sent + p->upload_slice < p->upload_len;
+        block_len =
+            coap_uint_encode(block_value((uint32_t)(p->upload_sent / bs), more, p->szx), block);
+        coap_msg_add_option(msg, COAP_OPT_BLOCK1, block, block_len);
+        msg->payload = p->upload + p->upload_sent;
+        msg->payload_len = p->upload_slice;
+    } else {
+        msg->payload = p->upload;
+        msg->payload_len = p->upload_len;
+    }
     p->mid = msg->mid;
-    p->type = req->type;
+    p->type = p->request_type;
+    return 0;
+}
+
+/* Copies what a transfer needs from the request. */
+static int remember_request(struct pending *p, const struct coapmx_request *req,
+                            const struct coapmx_uri *uri, struct coapmx_error *err)
+{
+    p->uri = *uri;
+    p->method = req->method;
+    p->request_type = req->type;
+    p->szx = req->block_szx > 0 && req->block_szx <= 6 ? req->block_szx : 6;
+    p->relay_block_option = req->relay_block_option;
+    p->relay_block_value = req->relay_block_value;
+    p->collect_ms = req->collect_ms ? req->collect_ms : COAPMX_COLLECT_DEFAULT_MS;
+    if (req->payload_len == 0)
+        return 0;
+    if ((p->upload = malloc(req->payload_len)) == NULL)
+        return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory copying a payload");
+    memcpy(p->upload, req->payload, req->payload_len);
+    p->upload_len = req->payload_len;
     return 0;
 }
 
@@ -487,24 +976,30 @@ static int check_destination(const struct coapmx_request *req, const struct coap
     return 0;
 }
 
-static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, const struct coap_msg *msg,
+static int encode_request(struct coapmx_endpoint *ep, struct pending *p, const struct coap_msg *msg,
                           struct coapmx_error *err)
 {
-    uint8_t *copy;
     size_t len;
     enum coap_status st = coap_encode(msg, ep->out, sizeof ep->out, &len);
     if (st != COAP_OK)
         return coapmx_fail(err, COAPMX_ETOOBIG, 0, "cannot encode the request: %s",
                            coap_status_str(st));
-    if ((copy = malloc(len)) == NULL)
+    if ((p->datagram = malloc(len)) == NULL)
         return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory sending a request");
-    memcpy(copy, ep->out, len);
-    p->datagram = copy;
+    memcpy(p->datagram, ep->out, len);
     p->datagram_len = len;
-    if (coapmx_transport_send(ep->t, &p->remote, copy, len, err) != 0)
+    return 0;
+}
+
+static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, struct coapmx_error *err)
+{
+    if (coapmx_transport_send(ep->t, &p->remote, p->datagram, p->datagram_len, err) != 0)
         return -1;
+    log_transmission(ep, p->mid);
     p->transmissions = 1;
-    p->timeout_ms = p->type == COAP_CON ? first_timeout(ep) : ep->config.protocol.non_lifetime_ms;
+    p->timeout_ms = p->type == COAP_CON      ? first_timeout(ep)
+                    : p->remote.is_multicast ? p->collect_ms
+                                             : ep->config.protocol.non_lifetime_ms;
     p->timer = coapmx_loop_timer(ep->t->loop, p->timeout_ms, on_request_timer, p);
     return 0;
 }
@@ -527,23 +1022,47 @@ int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_req
     p->cb = cb;
     p->arg = arg;
     if (coapmx_transport_resolve(ep->t, uri.host, uri.port, &p->remote, err) != 0 ||
-        check_destination(req, &p->remote, err) != 0 ||
-        build_request(ep, req, &uri, p, &msg, &text, err) != 0) {
+        check_destination(req, &p->remote, err) != 0 || remember_request(p, req, &uri, err) != 0 ||
+        build_request(ep, p, &msg, &text, err) != 0 || encode_request(ep, p, &msg, err) != 0) {
+        free(p->datagram);
+        free(p->upload);
         free(p);
         return -1;
     }
     if (ep->t->ops->hold != NULL)
         ep->t->ops->hold(ep->t, &p->remote);
     p->id = ++ep->next_request_id;
+    p->waiting = limited_by_nstart(p) && outstanding(ep, &p->remote) >= ep->config.protocol.nstart;
     p->next = ep->pending;
     ep->pending = p;
-    if (transmit_first(ep, p, &msg, err) != 0) {
+    if (!p->waiting && transmit_first(ep, p, err) != 0) {
         p->cb = NULL;
         finish(ep, p, NULL, err);
         return -1;
     }
     ep->stats.requests_sent++;
     return p->id;
+}
+
+int coapmx_endpoint_hold(struct coapmx_endpoint *ep, const char *uri, struct coapmx_remote *out,
+                         struct coapmx_error *err)
+{
+    struct coapmx_uri parsed;
+    if (ep->shut_down)
+        return coapmx_fail(err, COAPMX_ESHUTDOWN, 0, "endpoint on %s is shut down",
+                           ep->t->ops->name);
+    if (coapmx_uri_parse(uri, &parsed, err) != 0 ||
+        coapmx_transport_resolve(ep->t, parsed.host, parsed.port, out, err) != 0)
+        return -1;
+    if (ep->t->ops->hold != NULL)
+        ep->t->ops->hold(ep->t, out);
+    return 0;
+}
+
+void coapmx_endpoint_release(struct coapmx_endpoint *ep, const struct coapmx_remote *remote)
+{
+    if (!ep->t->shut_down && ep->t->ops->release != NULL)
+        ep->t->ops->release(ep->t, remote);
 }
 
 void coapmx_request_cancel(struct coapmx_endpoint *ep, int64_t request_id)
@@ -577,10 +1096,14 @@ static void on_wait_response(void *arg, const struct coapmx_message *resp,
                              const struct coapmx_error *err)
 {
     struct wait_state *w = arg;
+    if (w->done)
+        return;
     w->done = true;
-    if (err != NULL) {
-        if (w->err != NULL)
+    if (resp == NULL) {
+        if (w->err != NULL && err != NULL)
             *w->err = *err;
+        else
+            coapmx_fail(w->err, COAPMX_ETIMEOUT, 0, "no response from the group");
         w->rc = -1;
         return;
     }
@@ -600,10 +1123,11 @@ int coapmx_request_wait(struct coapmx_endpoint *ep, const struct coapmx_request 
     int64_t id = coapmx_request_start(ep, req, on_wait_response, &w, err);
     if (id < 0)
         return -1;
-    if (!coapmx_loop_run_until(ep->t->loop, wait_done, &w, timeout_ms)) {
-        coapmx_request_cancel(ep, id);
+    bool done = coapmx_loop_run_until(ep->t->loop, wait_done, &w, timeout_ms);
+    /* A group request is still collecting, and its callback points at this frame. */
+    coapmx_request_cancel(ep, id);
+    if (!done)
         return coapmx_fail(err, COAPMX_ETIMEOUT, 0, "no response to %s within %llu ms", req->uri,
                            (unsigned long long)timeout_ms);
-    }
     return w.rc;
 }

@@ -1,0 +1,143 @@
+/* Blockwise transfers, RFC 7959 (rows B1, B2). */
+#include "common.h"
+
+#include "../transports/addr.h"
+
+#define UPLOAD_BYTES 2048
+
+/* B1: a 10 KiB Block2 download and a 2 KiB Block1 upload, whole at the API and block by block
+ * on the wire, every block from the same source port. */
+static void blockwise_transfers(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    const struct coapmx_message *down = cell_get(cx, ep, 0, "big10k");
+    CX_EXPECT_INT(cx, down->msg.payload_len, PEER_BLOCKWISE_BYTES, "bytes downloaded");
+    for (size_t i = 0; i < down->msg.payload_len; i++)
+        CX_EXPECT(cx, down->msg.payload[i] == PEER_PATTERN(i), "downloaded byte %zu is wrong", i);
+
+    static uint8_t body[UPLOAD_BYTES];
+    for (size_t i = 0; i < sizeof body; i++)
+        body[i] = (uint8_t)PEER_PATTERN(i);
+    char uri[300];
+    cell_uri(cx, 0, "upload", uri, sizeof uri);
+    struct coapmx_request put = {.type = COAP_CON,
+                                 .method = COAP_PUT,
+                                 .uri = uri,
+                                 .payload = body,
+                                 .payload_len = sizeof body};
+    const struct coapmx_message *up;
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_send_request(cx, ep, &put, &up, &err) == 0, "PUT %s: %s", uri, err.message);
+    CX_EXPECT_INT(cx, up->msg.code, COAP_CHANGED, "code of the upload's final response");
+    expect_payload(cx, up, "got 2048 bytes, pattern ok");
+
+    const struct wire_capture *cap = cell_wire(cx);
+    uint32_t blocks[16];
+    size_t n = block_requests(cx, cap, "big10k", COAP_OPT_BLOCK2, blocks, 16);
+    CX_EXPECT_INT(cx, n, PEER_BLOCKWISE_BYTES / 1024, "Block2 requests on the wire");
+    for (size_t i = 1; i < n; i++)
+        CX_EXPECT_INT(cx, blocks[i] >> 4, i, "block number requested");
+    n = block_requests(cx, cap, "upload", COAP_OPT_BLOCK1, blocks, 16);
+    CX_EXPECT_INT(cx, n, 2, "Block1 requests on the wire");
+    CX_EXPECT_INT(cx, blocks[0], 0 << 4 | 8 | 6, "Block1 of the first block (0, more, 1024)");
+    CX_EXPECT_INT(cx, blocks[1], 1 << 4 | 0 | 6, "Block1 of the last block (1, last, 1024)");
+}
+
+struct uploads {
+    unsigned calls;
+    size_t bytes;
+};
+
+static void count_upload(void *arg, const struct coapmx_message *req, struct coapmx_reply *reply)
+{
+    struct uploads *u = arg;
+    u->calls++;
+    u->bytes = req->msg.payload_len;
+    reply->code = COAP_CHANGED;
+}
+
+static size_t encode_block1(struct cell *cx, uint16_t mid, uint32_t num, bool more, uint8_t *buf,
+                            size_t cap)
+{
+    static uint8_t block[1024];
+    uint8_t value[4];
+    struct coap_msg m;
+    size_t len = 0;
+    memset(block, 'z', sizeof block);
+    coap_msg_init(&m, COAP_CON, COAP_PUT, mid);
+    coap_msg_set_token(&m, (const uint8_t *)"b2", 2);
+    coap_msg_add_option(&m, COAP_OPT_URI_PATH, "up", 2);
+    coap_msg_add_option(&m, COAP_OPT_BLOCK1, value,
+                        coap_uint_encode(num << 4 | (more ? 8u : 0u) | 6, value));
+    m.payload = block;
+    m.payload_len = sizeof block;
+    CX_EXPECT(cx, coap_encode(&m, buf, cap, &len) == COAP_OK, "cannot encode a block");
+    return len;
+}
+
+static uint8_t answer_code(struct cell *cx, const struct sockaddr_storage *to, uint16_t mid)
+{
+    struct wire_filter f = WIRE_FILTER_ANY;
+    f.dst = (const struct sockaddr *)to;
+    f.coap_type = COAP_ACK;
+    const struct wire_capture *cap = cell_wire(cx);
+    for (size_t i = 0; wire_find(cap, &f, i) != NULL; i++)
+        if (wire_find(cap, &f, i)->coap.mid == mid)
+            return wire_find(cap, &f, i)->coap.code;
+    cell_fail(cx, "no answer with MID 0x%04x on the wire", mid);
+}
+
+/* B2: a Block1 body must come from one key: a block from another source mid-transfer gets
+ * 4.08 Request Entity Incomplete and never reaches the handler. */
+static void key_change_incomplete(struct cell *cx)
+{
+    struct uploads u = {0};
+    struct coapmx_error err;
+    struct coapmx_endpoint *ep = cell_open(cx, NULL, count_upload, &u, &err);
+    CX_EXPECT(cx, ep != NULL, "cannot open a client: %s", err.message);
+    cell_get(cx, ep, 0, "hello");
+    struct sockaddr_storage client, peer, other;
+    client_seen_by_peer(cx, &client, &peer);
+    cell_peer_sockaddr(cx, peer.ss_family, PEER_PORT_ALT, &other);
+    uint8_t buf[1200];
+    size_t len = encode_block1(cx, 0x4101, 0, true, buf, sizeof buf);
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
+                  "errno of block 0");
+    cell_advance(cx, 10);
+    CX_EXPECT_INT(cx, answer_code(cx, &peer, 0x4101), COAP_CONTINUE, "answer to block 0");
+    len = encode_block1(cx, 0x4102, 1, false, buf, sizeof buf);
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&other, (void *)&client, buf, len), 0,
+                  "errno of block 1 from another port");
+    cell_advance(cx, 10);
+    CX_EXPECT_INT(cx, answer_code(cx, &other, 0x4102), COAP_REQUEST_ENTITY_INCOMPLETE,
+                  "answer to a block from another key");
+    CX_EXPECT_INT(cx, u.calls, 0, "handler calls for an incomplete body");
+    len = encode_block1(cx, 0x4103, 1, false, buf, sizeof buf);
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
+                  "errno of block 1");
+    cell_advance(cx, 10);
+    CX_EXPECT_INT(cx, answer_code(cx, &peer, 0x4103), COAP_CHANGED, "answer to the last block");
+    CX_EXPECT_INT(cx, u.calls, 1, "handler calls for the whole body");
+    CX_EXPECT_INT(cx, u.bytes, 2048, "bytes of the body the handler got");
+}
+
+static bool accepts_strangers(const struct coapmx_profile *p)
+{
+    return p->accepts_strangers;
+}
+
+const struct scenario scenario_b1 = {
+    .id = "B1-blockwise",
+    .title = "Block2 GET of 10 KiB and Block1 PUT of 2 KiB, block by block, one source port",
+    .kinds = KINDS("v4", "v6", "dual.test"),
+    .traffic = true,
+    .run = blockwise_transfers,
+};
+const struct scenario scenario_b2 = {
+    .id = "B2-key-change",
+    .title = "a Block1 block from another key mid-transfer gets 4.08",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = key_change_incomplete,
+    .applies = accepts_strangers,
+};

@@ -1,0 +1,378 @@
+/* The shared message layer, checked on the wire and on the virtual clock (rows L1-L7). */
+#include "common.h"
+
+#include "../transports/addr.h"
+
+struct outcome {
+    bool done;
+    uint64_t at_ms;
+    struct coapmx_error err;
+    uint8_t code;
+};
+
+static struct cell *current; /* for the clock in callbacks */
+
+static void note_outcome(void *arg, const struct coapmx_message *resp,
+                         const struct coapmx_error *err)
+{
+    struct outcome *o = arg;
+    o->done = true;
+    o->at_ms = cell_now_ms(current);
+    if (err != NULL)
+        o->err = *err;
+    if (resp != NULL)
+        o->code = resp->msg.code;
+}
+
+static bool outcome_done(void *arg)
+{
+    return ((struct outcome *)arg)->done;
+}
+
+static int64_t start_get(struct cell *cx, struct coapmx_endpoint *ep, const char *path,
+                         struct outcome *o)
+{
+    char uri[300];
+    struct coapmx_error err;
+    cell_uri(cx, 0, path, uri, sizeof uri);
+    struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
+    current = cx;
+    int64_t id = coapmx_request_start(ep, &req, note_outcome, o, &err);
+    CX_EXPECT(cx, id > 0, "cannot start GET %s: %s", uri, err.message);
+    return id;
+}
+
+static size_t requests_with_mid(const struct wire_capture *cap, uint16_t mid)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < cap->count; i++) {
+        const struct wire_datagram *dg = &cap->items[i];
+        n += dg->kind == WIRE_UDP && dg->coap_status == COAP_OK && dg->coap.mid == mid &&
+             dg->coap.code == COAP_GET;
+    }
+    return n;
+}
+
+/* L1: with every request lost, a CON goes out 1 + MAX_RETRANSMIT times, the first timeout in
+ * [ACK_TIMEOUT, ACK_TIMEOUT * ACK_RANDOM_FACTOR] and doubling; the request then fails with a
+ * timeout at (2^(MAX_RETRANSMIT+1) - 1) times the first timeout. */
+static void retransmission(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    const struct coapmx_protocol *pr = coapmx_endpoint_protocol(ep);
+    cell_peer_behave(cx, "drop 1000");
+    struct outcome o = {0};
+    start_get(cx, ep, "hello", &o);
+    uint64_t longest = (uint64_t)pr->ack_timeout_ms * pr->ack_random_factor_milli / 1000;
+    uint64_t give_up = longest * ((2u << pr->max_retransmit) - 1);
+    CX_EXPECT(cx, cell_wait(cx, outcome_done, &o, give_up + 1), "the request never gave up");
+    CX_EXPECT_ERR(cx, &o.err, COAPMX_ETIMEOUT, "a request nobody answers");
+    struct coapmx_transmission log[COAPMX_TRANSMISSION_LOG];
+    size_t n = coapmx_endpoint_transmissions(ep, log, COAPMX_TRANSMISSION_LOG);
+    CX_EXPECT_INT(cx, n, pr->max_retransmit + 1, "transmissions (endpoint log)");
+    CX_EXPECT_INT(cx, requests_with_mid(cell_wire(cx), log[0].mid), pr->max_retransmit + 1,
+                  "transmissions of the request on the wire");
+    uint64_t first = log[1].at_ms - log[0].at_ms;
+    CX_EXPECT(cx, first >= pr->ack_timeout_ms && first <= longest,
+              "first timeout %llu ms outside [%u, %llu]", (unsigned long long)first,
+              pr->ack_timeout_ms, (unsigned long long)longest);
+    for (size_t i = 1; i + 1 < n; i++)
+        CX_EXPECT_INT(cx, log[i + 1].at_ms - log[i].at_ms, first << i,
+                      "retransmission interval (doubling)");
+    CX_EXPECT_INT(cx, o.at_ms - log[0].at_ms, first * ((2u << pr->max_retransmit) - 1),
+                  "time from the first transmission to the timeout error");
+    cell_observe(cx, "first_timeout_ms", "%llu", (unsigned long long)first);
+}
+
+/* L3: a CoAP ping (empty CON) gets an RST with the same MID. */
+static void ping_gets_reset(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_get(cx, ep, 0, "hello");
+    struct sockaddr_storage client, peer;
+    client_seen_by_peer(cx, &client, &peer);
+    uint8_t ping[16];
+    size_t len = encode_bare(cx, COAP_CON, COAP_EMPTY, 0x5151, "", ping, sizeof ping);
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, ping, len), 0,
+                  "errno of the peer's ping");
+    cell_advance(cx, 10);
+    struct wire_filter rst = WIRE_FILTER_ANY;
+    rst.dst = (const struct sockaddr *)&peer;
+    rst.coap_type = COAP_RST;
+    const struct wire_datagram *reset = wire_find(cell_wire(cx), &rst, 0);
+    CX_EXPECT(cx, reset != NULL, "no RST answered the ping");
+    CX_EXPECT_INT(cx, reset->coap.mid, 0x5151, "MID of the RST");
+    CX_EXPECT_INT(cx, reset->payload_len, 4, "bytes of the RST");
+}
+
+/* L4: a CON response nobody asked for gets an RST; unknown ACK and NON responses are ignored. */
+static void unknown_responses(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_get(cx, ep, 0, "hello");
+    struct sockaddr_storage client, peer;
+    client_seen_by_peer(cx, &client, &peer);
+    static const struct {
+        enum coap_type type;
+        uint16_t mid;
+    } unknown[] = {{COAP_CON, 0x6161}, {COAP_NON, 0x6262}, {COAP_ACK, 0x6363}};
+    for (size_t i = 0; i < 3; i++) {
+        uint8_t buf[32];
+        size_t len = encode_bare(cx, unknown[i].type, COAP_CONTENT, unknown[i].mid, "nobody", buf,
+                                 sizeof buf);
+        CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
+                      "errno of the peer's unknown response");
+    }
+    cell_advance(cx, 10);
+    struct wire_filter rst = WIRE_FILTER_ANY;
+    rst.dst = (const struct sockaddr *)&peer;
+    rst.coap_type = COAP_RST;
+    const struct wire_capture *cap = cell_wire(cx);
+    CX_EXPECT_INT(cx, wire_count(cap, &rst), 1, "RSTs to unknown responses");
+    CX_EXPECT_INT(cx, wire_find(cap, &rst, 0)->coap.mid, 0x6161, "MID of the RST");
+    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->responses_unmatched, 3,
+                  "unknown responses counted");
+}
+
+/* L5: an empty ACK stops the retransmission; the separate CON response is acknowledged with
+ * its own MID and completes the request. */
+static void separate_response(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    const struct coapmx_protocol *pr = coapmx_endpoint_protocol(ep);
+    cell_peer_behave(cx, "separate-later");
+    struct outcome o = {0};
+    start_get(cx, ep, "hello", &o);
+    cell_advance(cx, (uint64_t)pr->ack_timeout_ms * 2 << pr->max_retransmit);
+    CX_EXPECT(cx, !o.done, "the request ended before its separate response");
+    struct coapmx_transmission log[4];
+    CX_EXPECT_INT(cx, coapmx_endpoint_transmissions(ep, log, 4), 1,
+                  "transmissions after the empty ACK");
+    cell_peer_behave(cx, "release");
+    CX_EXPECT(cx, cell_run_until(cx, ep, outcome_done, &o), "the separate response never came");
+    CX_EXPECT_INT(cx, o.code, COAP_CONTENT, "code of the separate response");
+    struct wire_filter con = WIRE_FILTER_ANY, ack = WIRE_FILTER_ANY;
+    con.coap_type = COAP_CON;
+    con.coap_code = COAP_CONTENT;
+    ack.coap_type = COAP_ACK;
+    ack.coap_code = COAP_EMPTY;
+    const struct wire_capture *cap = cell_wire(cx);
+    const struct wire_datagram *response = wire_find(cap, &con, 0);
+    CX_EXPECT(cx, response != NULL, "no separate CON response on the wire");
+    CX_EXPECT_INT(cx, requests_with_mid(cap, log[0].mid), 1, "transmissions on the wire");
+    /* the peer's empty ACK, then the client's for the CON response */
+    const struct wire_datagram *client_ack = wire_find(cap, &ack, 1);
+    CX_EXPECT(cx, client_ack != NULL, "the client did not acknowledge the separate response");
+    CX_EXPECT_INT(cx, client_ack->coap.mid, response->coap.mid, "MID of the client's empty ACK");
+}
+
+/* L7: a response with the right token from the wrong source, or the right source with the
+ * wrong token, is dropped; the genuine one completes the request. */
+static void spoofed_responses(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_peer_behave(cx, "spoof");
+    const struct coapmx_message *spoofed = cell_get(cx, ep, 0, "hello");
+    char expected[COAPMX_HOSTINFO_MAX];
+    cell_expected_hostinfo(cx, 0, expected, sizeof expected);
+    CX_EXPECT_STR(cx, spoofed->remote.hostinfo, expected, "remote of the accepted response");
+    /* A connected socket never even sees the stranger's datagram. */
+    uint64_t from_stranger = cell_profile(cx)->accepts_strangers ? 1 : 0;
+    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->responses_unmatched, from_stranger,
+                  "responses dropped (wrong source)");
+    cell_peer_behave(cx, "wrong-token");
+    expect_payload(cx, cell_get(cx, ep, 0, "hello"), "hello");
+    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->responses_unmatched, from_stranger + 1,
+                  "responses dropped (wrong source, then wrong token)");
+}
+
+const struct scenario scenario_l1 = {
+    .id = "L1-retransmission",
+    .title = "CON retransmission: 1 + MAX_RETRANSMIT sends, doubling, then a timeout",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = retransmission,
+};
+const struct scenario scenario_l3 = {
+    .id = "L3-ping",
+    .title = "a CoAP ping gets an RST with the same MID",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = ping_gets_reset,
+};
+const struct scenario scenario_l4 = {
+    .id = "L4-unknown-response",
+    .title = "unknown CON response: RST; unknown ACK or NON: ignored",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = unknown_responses,
+};
+const struct scenario scenario_l5 = {
+    .id = "L5-separate-response",
+    .title = "empty ACK stops retransmission; the separate response is acknowledged",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = separate_response,
+};
+const struct scenario scenario_l7 = {
+    .id = "L7-spoofed-response",
+    .title = "responses from the wrong source or with the wrong token are dropped",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = spoofed_responses,
+};
+
+struct served_count {
+    unsigned calls;
+};
+
+static void count_and_answer(void *arg, const struct coapmx_message *req,
+                             struct coapmx_reply *reply)
+{
+    struct served_count *s = arg;
+    static char text[32];
+    (void)req;
+    snprintf(text, sizeof text, "call %u", ++s->calls);
+    reply->code = COAP_CONTENT;
+    reply->payload = (const uint8_t *)text;
+    reply->payload_len = strlen(text);
+}
+
+/* The client end (opened with a request handler) has addressed the peer; returns the client's
+ * address and the peer socket it talks to. */
+static struct coapmx_endpoint *client_serving(struct cell *cx, struct served_count *count,
+                                              struct sockaddr_storage *client,
+                                              struct sockaddr_storage *peer)
+{
+    struct coapmx_error err;
+    struct coapmx_endpoint *ep = cell_open(cx, NULL, count_and_answer, count, &err);
+    CX_EXPECT(cx, ep != NULL, "cannot open a client: %s", err.message);
+    cell_get(cx, ep, 0, "hello");
+    client_seen_by_peer(cx, client, peer);
+    return ep;
+}
+
+static size_t answers_with_mid(const struct wire_capture *cap, const struct sockaddr *to,
+                               uint16_t mid, const struct wire_datagram **first)
+{
+    struct wire_filter f = WIRE_FILTER_ANY;
+    f.dst = to;
+    f.coap_type = COAP_ACK;
+    size_t n = 0;
+    for (size_t i = 0; i < cap->count; i++) {
+        const struct wire_datagram *dg = wire_find(cap, &f, i);
+        if (dg == NULL)
+            break;
+        if (dg->coap.mid != mid || dg->coap.code == COAP_EMPTY)
+            continue;
+        if (n++ == 0)
+            *first = dg;
+        else
+            CX_EXPECT(NULL,
+                      dg->payload_len == (*first)->payload_len &&
+                          memcmp(dg->payload, (*first)->payload, dg->payload_len) == 0,
+                      "a repeated answer differs from the first");
+    }
+    return n;
+}
+
+/* L2: a duplicate CON is answered again from the cache, byte for byte, without running the
+ * handler; after EXCHANGE_LIFETIME the same MID is a new request; the same MID from another
+ * host is another request. */
+static void deduplication(struct cell *cx)
+{
+    struct served_count count = {0};
+    struct sockaddr_storage client, peer;
+    struct coapmx_endpoint *ep = client_serving(cx, &count, &client, &peer);
+    uint8_t req[32];
+    size_t len = encode_bare(cx, COAP_CON, COAP_GET, 0x7171, "dup", req, sizeof req);
+    for (int i = 0; i < 2; i++) {
+        CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, req, len), 0,
+                      "errno of the peer's request");
+        cell_advance(cx, 1000);
+    }
+    CX_EXPECT_INT(cx, count.calls, 1, "handler calls for a request and its duplicate");
+    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->duplicates, 1, "duplicates recognised");
+    const struct wire_datagram *first = NULL;
+    CX_EXPECT_INT(cx, answers_with_mid(cell_wire(cx), (void *)&peer, 0x7171, &first), 2,
+                  "byte-identical answers on the wire");
+    if (cell_profile(cx)->accepts_strangers) {
+        struct sockaddr_storage stranger;
+        cell_stranger_sockaddr(cx, peer.ss_family, PEER_PORT_DEFAULT, &stranger);
+        CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&stranger, (void *)&client, req, len), 0,
+                      "errno of the stranger's request");
+        cell_advance(cx, 1000);
+        CX_EXPECT_INT(cx, count.calls, 2, "handler calls after the same MID from another host");
+    }
+    unsigned before = count.calls;
+    cell_advance(cx, coapmx_endpoint_protocol(ep)->exchange_lifetime_ms);
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, req, len), 0,
+                  "errno of the peer's late request");
+    cell_advance(cx, 1000);
+    CX_EXPECT_INT(cx, count.calls, before + 1, "handler calls after EXCHANGE_LIFETIME");
+}
+
+struct two {
+    struct outcome first, second;
+};
+
+static bool both_answered(void *arg)
+{
+    struct two *t = arg;
+    return t->first.done && t->second.done;
+}
+
+/* L6: NSTART = 1 per key: a second CON to the same peer waits until the first is answered; a
+ * second spelling of the peer has a slot of its own iff the profile keys sockets by spelling. */
+static void nstart(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_peer_behave(cx, "drop 1");
+    struct two t = {0};
+    start_get(cx, ep, "hello", &t.first);
+    char uri[300];
+    const struct lane *lane = cell_lane(cx);
+    bool by_literal = cell_kind(cx)->cls == KIND_NAME;
+    if (by_literal) {
+        char hostinfo[COAPMX_HOSTINFO_MAX];
+        int family = cell_expected_wire_family(cx);
+        coapmx_hostinfo_format(family == AF_INET ? lane->peer_v4 : lane->peer_v6, PEER_PORT_DEFAULT,
+                               hostinfo, sizeof hostinfo);
+        snprintf(uri, sizeof uri, "coap://%s/hello", hostinfo);
+    } else {
+        cell_uri(cx, 0, "hello", uri, sizeof uri);
+    }
+    struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
+    struct coapmx_error err;
+    CX_EXPECT(cx, coapmx_request_start(ep, &req, note_outcome, &t.second, &err) > 0,
+              "cannot start the second request: %s", err.message);
+    CX_EXPECT(cx, cell_wait(cx, both_answered, &t, 60000), "the requests were not both answered");
+    struct coapmx_transmission log[8];
+    size_t n = coapmx_endpoint_transmissions(ep, log, 8);
+    CX_EXPECT_INT(cx, n, 3, "transmissions (first, its retransmission, second)");
+    bool own_slot = by_literal && cell_profile(cx)->socket_per_spelling;
+    uint16_t second_mid = log[0].mid == log[1].mid ? log[2].mid : log[1].mid;
+    cell_observe(cx, "second_sent_after_first_answered", "%s",
+                 log[2].mid == second_mid ? "yes" : "no");
+    if (own_slot)
+        CX_EXPECT(cx, log[1].mid == second_mid,
+                  "the second request to another spelling waited for the first");
+    else
+        CX_EXPECT(cx, log[2].mid == second_mid && t.second.at_ms >= t.first.at_ms,
+                  "the second request to the same peer went out before the first was answered");
+}
+
+const struct scenario scenario_l2 = {
+    .id = "L2-deduplication",
+    .title = "a duplicate CON gets the cached response again, for EXCHANGE_LIFETIME",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = deduplication,
+};
+const struct scenario scenario_l6 = {
+    .id = "L6-nstart",
+    .title = "NSTART 1: a second CON to the same key waits for the first",
+    .kinds = KINDS("v4", "v6", "v4.test", "v6.test"),
+    .traffic = true,
+    .run = nstart,
+};
