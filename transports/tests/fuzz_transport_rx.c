@@ -10,9 +10,12 @@
  *
  * Input: byte 0 says how the datagram arrives: bit 0 from the IPv4 peer (else IPv6), bit 1 as
  * the answer to a request in flight (its Message ID copied in, and its token when the token
- * lengths agree, so responses, ACKs and RSTs can match). The rest is the datagram, sent from
- * the peer socket; one loop iteration reads it and everything else queued. Sockets are
- * reused across inputs. */
+ * lengths agree, so responses, ACKs and RSTs can match), bit 2 making that request a 2 KiB PUT
+ * (Block1 upload) instead of a GET. The rest is the datagram, sent from the peer socket; once
+ * the transport's socket is readable, one loop iteration reads it and everything else queued.
+ * Sockets are reused across inputs. The loop's clock moves a fixed step per input, so
+ * deduplication and reassembly state expires after a known number of inputs, the same in
+ * every run. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -26,6 +29,9 @@
 
 #define FUZZ_FROM_V4    0x01
 #define FUZZ_ANSWER     0x02
+#define FUZZ_UPLOAD     0x04
+#define FUZZ_STEP_MS    1000 /* clock time per input */
+#define FUZZ_SOCKETS    8
 #define FUZZ_RX_BUFFER  1024  /* smaller than libFuzzer's default inputs of up to 4096 bytes */
 #define FUZZ_WAIT_MS    1000  /* loopback delivers in microseconds; this bounds a lost datagram */
 #define UDP_PAYLOAD_MAX 65507 /* IPv4's limit, the smaller of the two */
@@ -44,6 +50,7 @@ struct target {
     struct side sides[2]; /* [0] IPv6 from ::1, [1] IPv4 from 127.0.0.1 */
 };
 
+static uint64_t now_ms;
 static struct coapmx_loop *loop;
 static struct target targets[FUZZ_TRANSPORTS];
 static size_t target_count;
@@ -74,10 +81,20 @@ static void on_response(void *arg, const struct coapmx_message *resp,
     (void)sum;
 }
 
-static void wait_readable(int fd)
+static uint64_t fuzz_clock_now(struct coapmx_clock *clock)
 {
-    struct pollfd pfd = {.fd = fd, .events = POLLIN};
-    FUZZ_CHECK(poll(&pfd, 1, FUZZ_WAIT_MS) == 1, "nothing arrived within %d ms", FUZZ_WAIT_MS);
+    (void)clock;
+    return now_ms;
+}
+
+static struct coapmx_clock fuzz_clock = {.now_ms = fuzz_clock_now};
+
+static void wait_readable(const int *fds, size_t n)
+{
+    struct pollfd pfds[FUZZ_SOCKETS];
+    for (size_t i = 0; i < n; i++)
+        pfds[i] = (struct pollfd){.fd = fds[i], .events = POLLIN};
+    FUZZ_CHECK(poll(pfds, n, FUZZ_WAIT_MS) > 0, "nothing arrived within %d ms", FUZZ_WAIT_MS);
 }
 
 static void open_side(struct target *tg, struct side *s, int family)
@@ -103,7 +120,7 @@ static void open_side(struct target *tg, struct side *s, int family)
     FUZZ_CHECK(coapmx_transport_resolve(tg->t, host, port, &remote, &err) == 0 &&
                    coapmx_transport_send(tg->t, &remote, ping, sizeof ping, &err) == 0,
                "%s cannot reach %s: %s", tg->t->ops->name, host, err.message);
-    wait_readable(s->fd);
+    wait_readable(&s->fd, 1);
     s->transport_len = sizeof s->transport;
     FUZZ_CHECK(recvfrom(s->fd, buf, sizeof buf, 0, (struct sockaddr *)&s->transport,
                         &s->transport_len) == sizeof ping,
@@ -143,7 +160,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     for (int i = 1; i < *argc; i++)
         if (strncmp((*argv)[i], "--transport=", 12) == 0)
             name = (*argv)[i] + 12;
-    loop = coapmx_loop_new(NULL);
+    loop = coapmx_loop_new(&fuzz_clock);
     atexit(close_targets);
     FUZZ_CHECK(name != NULL && loop != NULL, "usage: %s --transport=NAME|all [libFuzzer options]",
                (*argv)[0]);
@@ -155,21 +172,27 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* Starts a request to the side's peer and makes the datagram answer it; returns its id. */
-static int64_t answer_request(struct target *tg, struct side *s, uint8_t *dg, size_t len)
+static int64_t answer_request(struct target *tg, struct side *s, bool upload, uint8_t *dg,
+                              size_t len)
 {
-    static uint8_t sent[COAPMX_FUZZ_MAX_DATAGRAM];
+    static uint8_t sent[COAPMX_FUZZ_MAX_DATAGRAM], body[2048];
     struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = s->uri};
     struct coapmx_error err;
     struct coap_msg request;
+    if (upload) {
+        req.method = COAP_PUT;
+        req.payload = body;
+        req.payload_len = sizeof body;
+    }
     int64_t id = coapmx_request_start(tg->ep, &req, on_response, NULL, &err);
     FUZZ_CHECK(id > 0, "cannot start a request: %s", err.message);
-    /* Replies to earlier inputs may still be queued before it: the request is the GET. */
+    /* Replies to earlier inputs may still be queued before it: the request has its method. */
     do {
-        wait_readable(s->fd);
+        wait_readable(&s->fd, 1);
         ssize_t n = recv(s->fd, sent, sizeof sent, 0);
         FUZZ_CHECK(n >= 0, "recv: %s", strerror(errno));
         FUZZ_CHECK(coap_parse(sent, (size_t)n, &request) == COAP_OK, "the stack sent junk");
-    } while (request.code != COAP_GET);
+    } while (request.code != req.method);
     if (len >= COAP_HEADER_SIZE) {
         dg[2] = (uint8_t)(request.mid >> 8);
         dg[3] = (uint8_t)request.mid;
@@ -198,13 +221,16 @@ static void deliver(struct target *tg, uint8_t flags, const uint8_t *data, size_
     static uint8_t dg[COAPMX_FUZZ_MAX_DATAGRAM];
     struct side *s = &tg->sides[flags & FUZZ_FROM_V4 ? 1 : 0];
     int64_t request = 0;
+    int fds[FUZZ_SOCKETS];
+    size_t n = coapmx_transport_sockets(tg->t, fds, FUZZ_SOCKETS);
     memcpy(dg, data, len);
     if (flags & FUZZ_ANSWER)
-        request = answer_request(tg, s, dg, len);
+        request = answer_request(tg, s, flags & FUZZ_UPLOAD, dg, len);
     FUZZ_CHECK(sendto(s->fd, dg, len, 0, (struct sockaddr *)&s->transport, s->transport_len) ==
                    (ssize_t)len,
                "sendto: %s", strerror(errno));
-    FUZZ_CHECK(coapmx_loop_run_once(loop, FUZZ_WAIT_MS) > 0, "%s read nothing", tg->t->ops->name);
+    wait_readable(fds, n < FUZZ_SOCKETS ? n : FUZZ_SOCKETS);
+    FUZZ_CHECK(coapmx_loop_run_once(loop, 0) > 0, "%s read nothing", tg->t->ops->name);
     if (request > 0)
         coapmx_request_cancel(tg->ep, request); /* a no-op when the answer completed it */
     drain_replies(tg);
@@ -215,6 +241,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (size == 0)
         return 0;
     size_t len = size - 1 < UDP_PAYLOAD_MAX ? size - 1 : UDP_PAYLOAD_MAX;
+    now_ms += FUZZ_STEP_MS;
     for (size_t i = 0; i < target_count; i++)
         deliver(&targets[i], data[0], data + 1, len);
     return 0;
