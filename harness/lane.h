@@ -38,6 +38,9 @@ struct lane {
     void (*reap_stale)(const struct lane *lane);
 };
 
+/* Preloads the wrapper libraries into the cell, in a way the sanitizer builds accept. */
+int lane_set_preload(const char *libraries);
+
 extern const struct lane lane_swrap;
 extern const struct lane lane_netns;
 

@@ -131,7 +131,7 @@ static int netns_enter_cell(const struct lane *lane, const char *scratch, const 
     unsetenv("SOCKET_WRAPPER_DIR");
     unsetenv("SOCKET_WRAPPER_PCAP_FILE");
     /* Host names still come from our hosts file only, never from DNS. */
-    return setenv("LD_PRELOAD", COAPMX_NSS_WRAPPER_SO, 1) ||
+    return lane_set_preload(COAPMX_NSS_WRAPPER_SO) ||
                    setenv("NSS_WRAPPER_HOSTS", lane->hosts_file, 1) ||
                    setenv("COAPMX_NETNS_PEER", peer, 1)
                ? -1
