@@ -38,15 +38,14 @@ struct lane {
     void (*reap_stale)(const struct lane *lane);
 };
 
+/* Preloads the wrapper libraries into the cell, in a way the sanitizer builds accept. */
+int lane_set_preload(const char *libraries);
+
 extern const struct lane lane_swrap;
 extern const struct lane lane_netns;
 
 const struct lane *lane_find(const char *name);
 const struct lane *const *lane_all(size_t *count);
-
-/* In a sanitizer build, what every lane's cells need: the wrappers' deepbind off and a leak or
- * error failing the cell (exit code CELL_CHECKER_EXIT_CODE); nothing otherwise. 0 or -1. */
-int lane_sanitizer_env(void);
 
 /* Whether this lane can carry the traffic of transport `profile` to address kind `kind`, whose
  * datagrams leave as `wire_family` (0: unknown); when not, why (a skip reason). */

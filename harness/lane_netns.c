@@ -126,13 +126,12 @@ static int netns_enter_cell(const struct lane *lane, const char *scratch, const 
     (void)scratch;
     (void)local_pcap; /* the peer captures the one link for both ends */
     namespace_names(instance, client, peer, sizeof client);
-    if (build_network(lane, client, peer) != 0 || enter_namespace(client) != 0 ||
-        lane_sanitizer_env() != 0)
+    if (build_network(lane, client, peer) != 0 || enter_namespace(client) != 0)
         return -1;
     unsetenv("SOCKET_WRAPPER_DIR");
     unsetenv("SOCKET_WRAPPER_PCAP_FILE");
     /* Host names still come from our hosts file only, never from DNS. */
-    return setenv("LD_PRELOAD", COAPMX_SANITIZER_PRELOAD COAPMX_NSS_WRAPPER_SO, 1) ||
+    return lane_set_preload(COAPMX_NSS_WRAPPER_SO) ||
                    setenv("NSS_WRAPPER_HOSTS", lane->hosts_file, 1) ||
                    setenv("COAPMX_NETNS_PEER", peer, 1)
                ? -1

@@ -11,7 +11,6 @@
 #include <unistd.h>
 
 #include "artifacts.h"
-#include "cell.h"
 #include "lane.h"
 
 #define SWRAP_CLIENT_IFACE "20"
@@ -64,10 +63,7 @@ static int swrap_enter_cell(const struct lane *lane, const char *scratch, const 
      * creates the file. */
     unlink(local_pcap);
     unsetenv("SOCKET_WRAPPER_IPV4_NETWORK");
-    if (lane_sanitizer_env() != 0)
-        return -1;
-    return set("LD_PRELOAD",
-               COAPMX_SANITIZER_PRELOAD COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) ||
+    return lane_set_preload(COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) ||
                    set("SOCKET_WRAPPER_DIR", scratch) ||
                    set("SOCKET_WRAPPER_DEFAULT_IFACE", SWRAP_CLIENT_IFACE) ||
                    set("SOCKET_WRAPPER_PCAP_FILE", local_pcap) ||
@@ -105,68 +101,3 @@ const struct lane lane_swrap = {
     .cleanup = swrap_nothing_to_clean,
     .reap_stale = swrap_reap_stale,
 };
-
-int lane_sanitizer_env(void)
-{
-#ifdef COAPMX_SANITIZE
-    /* The sanitizer runtime refuses RTLD_DEEPBIND, which the wrappers use by default. A leak or
-     * an error must fail the cell: LeakSanitizer exits non-zero after the cell wrote its
-     * result, and the runner checks the exit code. */
-    return set("SOCKET_WRAPPER_DISABLE_DEEPBIND", "1") ||
-                   set("NSS_WRAPPER_DISABLE_DEEPBIND", "1") ||
-                   set("ASAN_OPTIONS",
-                       "detect_leaks=1:halt_on_error=1:exitcode=" CELL_CHECKER_EXIT_CODE_STR) ||
-                   set("UBSAN_OPTIONS",
-                       "print_stacktrace=1:halt_on_error=1:exitcode=" CELL_CHECKER_EXIT_CODE_STR)
-               ? -1
-               : 0;
-#else
-    return 0;
-#endif
-}
-
-static const struct lane *const all_lanes[] = {&lane_swrap, &lane_netns};
-
-const struct lane *const *lane_all(size_t *count)
-{
-    *count = sizeof all_lanes / sizeof all_lanes[0];
-    return all_lanes;
-}
-
-const struct lane *lane_find(const char *name)
-{
-    size_t n;
-    const struct lane *const *lanes = lane_all(&n);
-    for (size_t i = 0; i < n; i++)
-        if (strcmp(lanes[i]->name, name) == 0)
-            return lanes[i];
-    return NULL;
-}
-
-bool lane_can_carry(const struct lane *lane, const struct coapmx_profile *profile,
-                    const struct address_kind *kind, int wire_family, char *why, size_t why_cap)
-{
-    /* A transport that refuses groups sends nothing, so any lane shows the refusal. */
-    if (kind->cls == KIND_GROUP && profile->multicast && !lane->has_multicast) {
-        snprintf(why, why_cap,
-                 "lane %s has no multicast (socket_wrapper: sends to groups fail with "
-                 "ENETUNREACH and are not captured)",
-                 lane->name);
-        return false;
-    }
-    if (kind->cls == KIND_MAPPED && !lane->has_dualstack) {
-        snprintf(why, why_cap,
-                 "lane %s has no v4-mapped addresses (socket_wrapper: sends to ::ffff:a.b.c.d "
-                 "fail with ENETUNREACH)",
-                 lane->name);
-        return false;
-    }
-    if (wire_family == AF_INET && profile->needs_dualstack_for_v4 && !lane->has_dualstack) {
-        snprintf(why, why_cap,
-                 "lane %s has no dual-stack sockets (socket_wrapper: a v4 peer cannot reach a "
-                 "[::] socket), and this transport reaches IPv4 only through one",
-                 lane->name);
-        return false;
-    }
-    return true;
-}
