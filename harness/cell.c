@@ -588,10 +588,10 @@ static int close_everything(void **state)
         coapmx_loop_unwatch(cx->loop, fd);
         close(fd);
     }
-    if (cx->failed && !cx->skipped) {
-        const struct wire_capture *cap = cell_wire(cx);
-        cell_dump_wire(cx, cap, "peer capture");
-    }
+    /* Every log ends with its wire, decoded: kept logs (failures, --keep-pcaps) explain
+     * themselves without tshark. */
+    if (!cx->skipped)
+        cell_dump_wire(cx, cell_wire(cx), "peer capture");
     if (cx->peer_wire_loaded)
         wire_capture_free(&cx->peer_wire);
     if (cx->local_wire_loaded)

@@ -34,6 +34,7 @@ struct behaviour {
     bool duplicate;      /* send the next response twice */
     bool spoof;          /* first send the next response from the stranger */
     bool wrong_token;    /* first send the next response with another token */
+    bool reset;          /* answer the next request with RST */
     struct {             /* the separate response waiting for "release" */
         bool present;
         struct peer_socket *via;
@@ -264,10 +265,15 @@ static void handle_datagram(struct peer *p, struct peer_socket *ps)
         reply(ps, &from, rst, sizeof rst);
     } else if (COAP_CODE_CLASS(msg.code) == 0 && msg.code != COAP_EMPTY &&
                (msg.type == COAP_CON || msg.type == COAP_NON)) {
-        if (p->behave.drop > 0)
+        if (p->behave.drop > 0) {
             p->behave.drop--; /* lost: captured as received, never answered */
-        else
+        } else if (p->behave.reset) {
+            p->behave.reset = false;
+            uint8_t rst[4] = {0x70, 0x00, (uint8_t)(msg.mid >> 8), (uint8_t)msg.mid};
+            reply(ps, &from, rst, sizeof rst);
+        } else {
             serve(p, ps, &from, &msg);
+        }
     } else if (COAP_CODE_CLASS(msg.code) != 0 && msg.type == COAP_CON) {
         uint8_t ack[4] = {0x60, 0x00, (uint8_t)(msg.mid >> 8), (uint8_t)msg.mid};
         reply(ps, &from, ack, sizeof ack);
@@ -375,6 +381,8 @@ static int set_behaviour(struct peer *p, const char *what)
         b->spoof = true;
     else if (strncmp(what, "wrong-token", 11) == 0)
         b->wrong_token = true;
+    else if (strncmp(what, "reset", 5) == 0)
+        b->reset = true;
     else
         return -1;
     return 0;

@@ -12,13 +12,14 @@
  * Control (one line each way, over a socketpair):
  *   send <from-hostinfo> <to-hostinfo> <hex>   -> "ok" | "err <errno> <text>"
  *   sync                                       -> "ok" once every queued datagram is handled
- *   behave drop N | separate-later | release | duplicate | spoof | wrong-token
+ *   behave drop N | separate-later | release | duplicate | spoof | wrong-token | reset
  *                                              -> "ok"; scripts the next answers: drop N
  *                                                 requests; answer the next CON with an empty
  *                                                 ACK and keep its response (a separate CON)
  *                                                 until "release"; send the next response twice;
  *                                                 send it first from the stranger's address, or
- *                                                 first with a wrong token
+ *                                                 first with a wrong token; answer the next
+ *                                                 request with RST
  *   quit                                       -> the peer exits */
 #ifndef COAPMX_PEER_H
 #define COAPMX_PEER_H

@@ -25,6 +25,7 @@ extern const struct scenario scenario_n7;
 extern const struct scenario scenario_l1;
 extern const struct scenario scenario_l2;
 extern const struct scenario scenario_l3;
+extern const struct scenario scenario_l3b;
 extern const struct scenario scenario_l4;
 extern const struct scenario scenario_l5;
 extern const struct scenario scenario_l6;
@@ -70,6 +71,7 @@ static const struct scenario *const items[] = {
     &scenario_l1,
     &scenario_l2,
     &scenario_l3,
+    &scenario_l3b,
     &scenario_l4,
     &scenario_l5,
     &scenario_l6,

@@ -105,6 +105,22 @@ static void ping_gets_reset(struct cell *cx)
     CX_EXPECT_INT(cx, reset->payload_len, 4, "bytes of the RST");
 }
 
+/* L3: an RST answering a request fails it with a reset error, at once. */
+static void reset_request(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    cell_peer_behave(cx, "reset");
+    const struct coapmx_message *resp;
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, 0, "hello", &resp, &err) != 0,
+              "a request answered with RST succeeded");
+    CX_EXPECT_ERR(cx, &err, COAPMX_ERESET, "a request the peer reset");
+    struct coapmx_transmission log[4];
+    CX_EXPECT_INT(cx, coapmx_endpoint_transmissions(ep, log, 4), 1,
+                  "transmissions of a request that was reset");
+    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->rst_received, 1, "RSTs received");
+}
+
 /* L4: a CON response nobody asked for gets an RST; unknown ACK and NON responses are ignored. */
 static void unknown_responses(struct cell *cx)
 {
@@ -199,6 +215,13 @@ const struct scenario scenario_l3 = {
     .kinds = KINDS("v4", "v6"),
     .traffic = true,
     .run = ping_gets_reset,
+};
+const struct scenario scenario_l3b = {
+    .id = "L3-reset-request",
+    .title = "an RST answering a request fails it at once",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = reset_request,
 };
 const struct scenario scenario_l4 = {
     .id = "L4-unknown-response",

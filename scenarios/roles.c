@@ -53,9 +53,13 @@ static void peer_requests(struct cell *cx, struct coapmx_endpoint *server, int f
                   "source port of the response");
 }
 
+/* Bound to the literal address of the kind's family (M5 covers the any-address default). */
 static void server_role(struct cell *cx)
 {
-    struct coapmx_transport_config config = {.role = COAPMX_ROLE_SERVER};
+    const struct lane *lane = cell_lane(cx);
+    struct coapmx_transport_config config = {
+        .role = COAPMX_ROLE_SERVER,
+        .bind_host = cell_kind(cx)->family == AF_INET ? lane->client_v4 : lane->client_v6};
     struct coapmx_error err;
     int fds_before = cell_open_fds();
     struct coapmx_endpoint *server = cell_open(cx, &config, serve_hello, NULL, &err);
