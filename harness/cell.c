@@ -637,7 +637,7 @@ static void sync_peer_when_idle(void *arg)
 }
 
 /* Per run: the protocol constants (COAPMX_PROTOCOL) and the seed (COAPMX_SEED), mixed with
- * the cell's name so that every cell has its own reproducible randomness. */
+ * the cell's name (lane aside) so that every cell has its own reproducible randomness. */
 static int configure_protocol(struct cell *cx)
 {
     struct coapmx_error err;
@@ -648,7 +648,8 @@ static int configure_protocol(struct cell *cx)
         return -1;
     }
     uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-    for (const char *p = cx->name; *p; p++)
+    /* Without the lane: one cell draws the same numbers on every lane, so lanes compare. */
+    for (const char *p = cx->name; *p && *p != '@'; p++)
         h = (h ^ (unsigned char)*p) * 0x100000001b3ULL;
     cx->seed = h ^ (run_seed ? strtoull(run_seed, NULL, 0) : 1);
     return 0;
