@@ -1,5 +1,6 @@
 #include "main.h"
 
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -104,18 +105,41 @@ static void print_message(const struct coapmx_message *m)
     }
 }
 
+int coapmx_parse_number(const char *text, unsigned long max, unsigned long *out)
+{
+    char *end;
+    if (text == NULL || *text < '0' || *text > '9')
+        return -1;
+    unsigned long v = strtoul(text, &end, 10);
+    if (*end != '\0' || v > max)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int bad_option(const char *cmd, const char *option, const char *value)
+{
+    fprintf(stderr, "coapmx %s: bad option %s%s%s\n", cmd, option, value ? " " : "",
+            value ? value : "");
+    return 2;
+}
+
 static int cmd_get(const struct coapmx_registry *registry, int argc, char **argv)
 {
     const char *transport = "udp6", *uri = NULL;
     enum coap_type type = COAP_CON;
     unsigned long timeout_ms = 10000;
     for (int i = 0; i < argc; i++) {
-        if (strcmp(argv[i], "--transport") == 0 && i + 1 < argc)
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--transport") == 0 && v)
             transport = argv[++i];
         else if (strcmp(argv[i], "--non") == 0)
             type = COAP_NON;
-        else if (strcmp(argv[i], "--timeout") == 0 && i + 1 < argc)
-            timeout_ms = strtoul(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--timeout") == 0 && v &&
+                 coapmx_parse_number(v, 3600000, &timeout_ms) == 0 && timeout_ms > 0)
+            i++;
+        else if (argv[i][0] == '-' || uri != NULL)
+            return bad_option("get", argv[i], v);
         else
             uri = argv[i];
     }
@@ -184,15 +208,19 @@ static int cmd_serve(const struct coapmx_registry *registry, int argc, char **ar
     const char *transport = "udp6";
     struct coapmx_transport_config config = {.role = COAPMX_ROLE_SERVER};
     unsigned long seconds = 3600;
-    for (int i = 0; i + 1 < argc; i += 2) {
-        if (strcmp(argv[i], "--transport") == 0)
-            transport = argv[i + 1];
-        else if (strcmp(argv[i], "--bind") == 0)
-            config.bind_host = argv[i + 1];
-        else if (strcmp(argv[i], "--port") == 0)
-            config.bind_port = (uint16_t)strtoul(argv[i + 1], NULL, 10);
-        else if (strcmp(argv[i], "--for") == 0)
-            seconds = strtoul(argv[i + 1], NULL, 10);
+    unsigned long port = 0;
+    for (int i = 0; i < argc; i += 2) {
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (strcmp(argv[i], "--transport") == 0 && v)
+            transport = v;
+        else if (strcmp(argv[i], "--bind") == 0 && v)
+            config.bind_host = v;
+        else if (strcmp(argv[i], "--port") == 0 && coapmx_parse_number(v, 65535, &port) == 0)
+            config.bind_port = (uint16_t)port;
+        else if (strcmp(argv[i], "--for") == 0 && coapmx_parse_number(v, 86400, &seconds) == 0)
+            continue;
+        else
+            return bad_option("serve", argv[i], v);
     }
     const struct coapmx_transport_ops *ops = transport_option(registry, transport);
     if (ops == NULL)
@@ -282,8 +310,15 @@ int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry)
         return cmd_list(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(registry, argc - 2, argv + 2);
-    if (strcmp(cmd, "pcap") == 0 && argc == 3)
+    if (strcmp(cmd, "pcap") == 0 && argc == 3) {
+        /* The loader reads a missing file as an empty capture (socket_wrapper writes none
+         * until the first packet); a person naming a file means one that exists. */
+        if (access(argv[2], R_OK) != 0) {
+            fprintf(stderr, "coapmx pcap: %s: %s\n", argv[2], strerror(errno));
+            return 1;
+        }
         return wire_print_pcap(argv[2], stdout) == 0 ? 0 : 1;
+    }
     if (strcmp(cmd, "pcap") == 0 && argc > 4 && strcmp(argv[2], "--payloads") == 0)
         return cmd_pcap_payloads(argv[3], argc - 4, argv + 4);
     if (strcmp(cmd, "get") == 0)

@@ -11,5 +11,7 @@ int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry);
  * "/proc/self/exe": under a wrapper such as valgrind that names the wrapper's tool. Returns buf,
  * or NULL when the path cannot be read. */
 const char *coapmx_self_path(char *buf, size_t cap);
+/* A whole decimal number in [0, max]; -1 for anything else (empty, junk after it, too big). */
+int coapmx_parse_number(const char *text, unsigned long max, unsigned long *out);
 
 #endif

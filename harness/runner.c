@@ -466,9 +466,8 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
 
 static int number(const char *text, unsigned *out)
 {
-    char *end;
-    unsigned long v = strtoul(text ? text : "", &end, 10);
-    if (text == NULL || *end != '\0' || end == text || v > 100000)
+    unsigned long v;
+    if (coapmx_parse_number(text, 100000, &v) != 0)
         return -1;
     *out = (unsigned)v;
     return 0;

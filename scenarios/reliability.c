@@ -275,8 +275,9 @@ static struct coapmx_endpoint *client_serving(struct cell *cx, struct served_cou
     return ep;
 }
 
-static size_t answers_with_mid(const struct wire_capture *cap, const struct sockaddr *to,
-                               uint16_t mid, const struct wire_datagram **first)
+static size_t answers_with_mid(struct cell *cx, const struct wire_capture *cap,
+                               const struct sockaddr *to, uint16_t mid,
+                               const struct wire_datagram **first)
 {
     struct wire_filter f = WIRE_FILTER_ANY;
     f.dst = to;
@@ -291,7 +292,7 @@ static size_t answers_with_mid(const struct wire_capture *cap, const struct sock
         if (n++ == 0)
             *first = dg;
         else
-            CX_EXPECT(NULL,
+            CX_EXPECT(cx,
                       dg->payload_len == (*first)->payload_len &&
                           memcmp(dg->payload, (*first)->payload, dg->payload_len) == 0,
                       "a repeated answer differs from the first");
@@ -317,7 +318,7 @@ static void deduplication(struct cell *cx)
     CX_EXPECT_INT(cx, count.calls, 1, "handler calls for a request and its duplicate");
     CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->duplicates, 1, "duplicates recognised");
     const struct wire_datagram *first = NULL;
-    CX_EXPECT_INT(cx, answers_with_mid(cell_wire(cx), (void *)&peer, 0x7171, &first), 2,
+    CX_EXPECT_INT(cx, answers_with_mid(cx, cell_wire(cx), (void *)&peer, 0x7171, &first), 2,
                   "byte-identical answers on the wire");
     if (cell_profile(cx)->accepts_strangers) {
         struct sockaddr_storage stranger;
