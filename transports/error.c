@@ -1,7 +1,6 @@
 #include "error.h"
 
 #include <stdio.h>
-#include <string.h>
 
 static const char *const err_names[COAPMX_ERR_COUNT] = {
     [COAPMX_OK] = "OK",
@@ -38,10 +37,4 @@ int coapmx_fail(struct coapmx_error *err, enum coapmx_err code, int sys_errno, c
     vsnprintf(err->message, sizeof err->message, fmt, ap);
     va_end(ap);
     return -1;
-}
-
-void coapmx_error_clear(struct coapmx_error *err)
-{
-    if (err != NULL)
-        memset(err, 0, sizeof *err);
 }

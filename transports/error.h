@@ -38,6 +38,4 @@ const char *coapmx_err_name(enum coapmx_err code);
 int coapmx_fail(struct coapmx_error *err, enum coapmx_err code, int sys_errno, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
-void coapmx_error_clear(struct coapmx_error *err);
-
 #endif

@@ -70,7 +70,7 @@ struct coapmx_loop *coapmx_loop_new(struct coapmx_clock *clock)
 {
     struct coapmx_loop *loop = calloc(1, sizeof *loop);
     if (loop == NULL)
-        return NULL;
+        return NULL; /* LCOV_EXCL_LINE: OutOfMemory */
     loop->clock = clock != NULL ? clock : coapmx_clock_real();
     return loop;
 }
@@ -94,7 +94,7 @@ static int grow(void **items, size_t *cap, size_t item_size)
     size_t new_cap = *cap ? *cap * 2 : 8;
     void *bigger = realloc(*items, new_cap * item_size);
     if (bigger == NULL)
-        return -1;
+        return -1; /* LCOV_EXCL_LINE: OutOfMemory */
     *items = bigger;
     *cap = new_cap;
     return 0;
@@ -114,7 +114,7 @@ int coapmx_loop_watch(struct coapmx_loop *loop, int fd, short events, coapmx_fd_
     if (w == NULL) {
         if (loop->watch_count == loop->watch_cap &&
             grow((void **)&loop->watches, &loop->watch_cap, sizeof *loop->watches) != 0)
-            return -1;
+            return -1; /* LCOV_EXCL_LINE: OutOfMemory */
         w = &loop->watches[loop->watch_count++];
     }
     *w = (struct fd_watch){.fd = fd, .events = events, .cb = cb, .arg = arg};
@@ -134,7 +134,7 @@ uint64_t coapmx_loop_timer(struct coapmx_loop *loop, uint64_t delay_ms, coapmx_t
 {
     if (loop->timer_count == loop->timer_cap &&
         grow((void **)&loop->timers, &loop->timer_cap, sizeof *loop->timers) != 0)
-        return 0;
+        return 0; /* LCOV_EXCL_LINE: OutOfMemory */
     uint64_t id = ++loop->next_timer_id;
     loop->timers[loop->timer_count++] =
         (struct timer){.id = id, .due_ms = coapmx_loop_now(loop) + delay_ms, .cb = cb, .arg = arg};
@@ -202,7 +202,7 @@ static int poll_and_dispatch(struct coapmx_loop *loop, int wait_ms)
     size_t n = loop->watch_count;
     struct pollfd stack_pfds[32], *pfds = stack_pfds;
     if (n > 32 && (pfds = calloc(n, sizeof *pfds)) == NULL)
-        return -1;
+        return -1; /* LCOV_EXCL_LINE: OutOfMemory */
     for (size_t i = 0; i < n; i++)
         pfds[i] = (struct pollfd){.fd = loop->watches[i].fd, .events = loop->watches[i].events};
     int ready = poll(pfds, (nfds_t)n, wait_ms);

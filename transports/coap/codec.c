@@ -432,46 +432,32 @@ const char *coap_code_str(uint8_t code, char *buf, size_t cap)
 
 const char *coap_option_name(uint16_t number)
 {
-    switch (number) {
-    case COAP_OPT_IF_MATCH:
-        return "If-Match";
-    case COAP_OPT_URI_HOST:
-        return "Uri-Host";
-    case COAP_OPT_ETAG:
-        return "ETag";
-    case COAP_OPT_IF_NONE_MATCH:
-        return "If-None-Match";
-    case COAP_OPT_OBSERVE:
-        return "Observe";
-    case COAP_OPT_URI_PORT:
-        return "Uri-Port";
-    case COAP_OPT_LOCATION_PATH:
-        return "Location-Path";
-    case COAP_OPT_URI_PATH:
-        return "Uri-Path";
-    case COAP_OPT_CONTENT_FORMAT:
-        return "Content-Format";
-    case COAP_OPT_MAX_AGE:
-        return "Max-Age";
-    case COAP_OPT_URI_QUERY:
-        return "Uri-Query";
-    case COAP_OPT_ACCEPT:
-        return "Accept";
-    case COAP_OPT_LOCATION_QUERY:
-        return "Location-Query";
-    case COAP_OPT_BLOCK2:
-        return "Block2";
-    case COAP_OPT_BLOCK1:
-        return "Block1";
-    case COAP_OPT_SIZE2:
-        return "Size2";
-    case COAP_OPT_PROXY_URI:
-        return "Proxy-Uri";
-    case COAP_OPT_PROXY_SCHEME:
-        return "Proxy-Scheme";
-    case COAP_OPT_SIZE1:
-        return "Size1";
-    default:
-        return NULL;
-    }
+    static const struct {
+        uint16_t number;
+        const char *name;
+    } names[] = {
+        {COAP_OPT_IF_MATCH, "If-Match"},
+        {COAP_OPT_URI_HOST, "Uri-Host"},
+        {COAP_OPT_ETAG, "ETag"},
+        {COAP_OPT_IF_NONE_MATCH, "If-None-Match"},
+        {COAP_OPT_OBSERVE, "Observe"},
+        {COAP_OPT_URI_PORT, "Uri-Port"},
+        {COAP_OPT_LOCATION_PATH, "Location-Path"},
+        {COAP_OPT_URI_PATH, "Uri-Path"},
+        {COAP_OPT_CONTENT_FORMAT, "Content-Format"},
+        {COAP_OPT_MAX_AGE, "Max-Age"},
+        {COAP_OPT_URI_QUERY, "Uri-Query"},
+        {COAP_OPT_ACCEPT, "Accept"},
+        {COAP_OPT_LOCATION_QUERY, "Location-Query"},
+        {COAP_OPT_BLOCK2, "Block2"},
+        {COAP_OPT_BLOCK1, "Block1"},
+        {COAP_OPT_SIZE2, "Size2"},
+        {COAP_OPT_PROXY_URI, "Proxy-Uri"},
+        {COAP_OPT_PROXY_SCHEME, "Proxy-Scheme"},
+        {COAP_OPT_SIZE1, "Size1"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].number == number)
+            return names[i].name;
+    return NULL;
 }

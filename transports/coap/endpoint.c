@@ -62,9 +62,9 @@ struct pending {
 #define COAPMX_COLLECT_DEFAULT_MS 5000
 
 /* Values the options of a request point into: decoded Uri-Path and Uri-Query, the block. */
-struct request_text {
-    char path[512];
-    char query[512];
+struct request_text { /* as large as coapmx_uri's path and query */
+    char path[sizeof((struct coapmx_uri *)0)->path];
+    char query[sizeof((struct coapmx_uri *)0)->query];
     uint8_t block[4];
 };
 
@@ -597,7 +597,7 @@ static struct assembly *new_assembly(struct coapmx_endpoint *ep, const struct co
     free(a->body);
     memset(a, 0, sizeof *a);
     if ((a->body = malloc(COAPMX_DATAGRAM_MAX)) == NULL)
-        return NULL;
+        return NULL; /* LCOV_EXCL_LINE: OutOfMemory */
     snprintf(a->key, sizeof a->key, "%s", m->remote.key);
     snprintf(a->path, sizeof a->path, "%s", path);
     a->expires_ms = coapmx_loop_now(ep->t->loop) + ep->config.protocol.exchange_lifetime_ms;
@@ -686,14 +686,14 @@ static void handle_request(struct coapmx_endpoint *ep, const struct coapmx_messa
     send_reply(ep, m, &reply, NULL);
 }
 
+/* A transport reads at most its receive buffer, which is never larger than a message's raw. */
+_Static_assert(COAPMX_RX_BUFFER_MAX <= sizeof((struct coapmx_message *)0)->raw,
+               "a received datagram must fit a message");
+
 static void on_datagram(void *arg, const struct coapmx_remote *from, const uint8_t *buf, size_t len)
 {
     struct coapmx_endpoint *ep = arg;
     struct coapmx_message *m = ep->incoming;
-    if (len > sizeof m->raw) {
-        ep->t->stats.dropped_truncated++;
-        return;
-    }
     m->remote = *from;
     memcpy(m->raw, buf, len);
     m->raw_len = len;
@@ -733,9 +733,11 @@ struct coapmx_endpoint *coapmx_endpoint_new(struct coapmx_transport *t,
 {
     struct coapmx_endpoint *ep = calloc(1, sizeof *ep);
     if (ep == NULL || (ep->incoming = malloc(sizeof *ep->incoming)) == NULL) {
+        /* LCOV_EXCL_START: OutOfMemory */
         free(ep);
         coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory creating an endpoint");
         return NULL;
+        /* LCOV_EXCL_STOP */
     }
     ep->t = t;
     ep->config = *config;
@@ -797,27 +799,30 @@ static int hex_value(int c)
     return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
 }
 
-/* Percent-decodes src[0..len) into dst; returns the decoded length or -1. */
-static int percent_decode(const char *src, size_t len, char *dst, size_t cap)
+/* Whether every '%' of text starts two hex digits (RFC 3986 §2.1). */
+static bool escapes_valid(const char *text)
+{
+    for (const char *c = strchr(text, '%'); c != NULL; c = strchr(c + 1, '%'))
+        if (hex_value(c[1]) < 0 || hex_value(c[2]) < 0)
+            return false;
+    return true;
+}
+
+/* Percent-decodes src[0..len), whose escapes are valid, into dst (room for len + 1 bytes);
+ * returns the decoded length. */
+static size_t percent_decode(const char *src, size_t len, char *dst)
 {
     size_t n = 0;
     for (size_t i = 0; i < len; i++) {
         int c = (unsigned char)src[i];
         if (c == '%') {
-            if (i + 2 >= len)
-                return -1;
-            int hi = hex_value(src[i + 1]), lo = hex_value(src[i + 2]);
-            if (hi < 0 || lo < 0)
-                return -1;
-            c = hi * 16 + lo;
+            c = hex_value(src[i + 1]) * 16 + hex_value(src[i + 2]);
             i += 2;
         }
-        if (n + 1 >= cap)
-            return -1;
         dst[n++] = (char)c;
     }
     dst[n] = '\0';
-    return (int)n;
+    return n;
 }
 
 static int copy_part(const char *start, const char *end, char *dst, size_t cap)
@@ -858,26 +863,29 @@ int coapmx_uri_parse(const char *uri, struct coapmx_uri *out, struct coapmx_erro
         if (copy_part(query, query + strcspn(query, "#"), out->query, sizeof out->query) != 0)
             return coapmx_fail(err, COAPMX_EINVAL, 0, "query too long in URI '%s'", uri);
     }
+    if (!escapes_valid(out->path) || !escapes_valid(out->query))
+        return coapmx_fail(err, COAPMX_EINVAL, 0,
+                           "a '%%' not followed by two hex digits in URI '%s'", uri);
     return 0;
 }
 
 /* ---- requests ---- */
 
 /* Adds one option per separator-delimited, percent-decoded part, empty parts included ("a/"
- * is two Uri-Path options, RFC 7252 §6.4); an empty text adds none. Values live in storage. */
+ * is two Uri-Path options, RFC 7252 §6.4); an empty text adds none. Values live in storage,
+ * which is as large as the text's buffer: decoding never lengthens a part. */
 static int add_split_options(struct coap_msg *msg, uint16_t number, const char *text, char sep,
-                             char *storage, size_t cap)
+                             char *storage)
 {
     size_t used = 0;
     if (*text == '\0')
         return 0;
     for (;;) {
         size_t len = strcspn(text, (char[]){sep, '\0'});
-        int decoded = percent_decode(text, len, storage + used, cap - used);
-        if (decoded < 0 ||
-            coap_msg_add_option(msg, number, storage + used, (size_t)decoded) != COAP_OK)
+        size_t decoded = percent_decode(text, len, storage + used);
+        if (coap_msg_add_option(msg, number, storage + used, decoded) != COAP_OK)
             return -1;
-        used += (size_t)decoded + 1;
+        used += decoded + 1;
         if (text[len] != sep)
             return 0;
         text += len + 1;
@@ -910,11 +918,12 @@ static int build_request(struct coapmx_endpoint *ep, struct pending *p, struct c
     /* Uri-Host only for names: an IP literal is implied by the destination (RFC 7252 §6.4). */
     if ((!uri->host_is_literal &&
          coap_msg_add_option(msg, COAP_OPT_URI_HOST, uri->host, strlen(uri->host)) != COAP_OK) ||
-        add_split_options(msg, COAP_OPT_URI_PATH, uri->path, '/', text->path, sizeof text->path) !=
-            0 ||
-        add_split_options(msg, COAP_OPT_URI_QUERY, uri->query, '&', text->query,
-                          sizeof text->query) != 0)
-        return coapmx_fail(err, COAPMX_EINVAL, 0, "cannot encode the options of '%s'", uri->host);
+        add_split_options(msg, COAP_OPT_URI_PATH, uri->path, '/', text->path) != 0 ||
+        add_split_options(msg, COAP_OPT_URI_QUERY, uri->query, '&', text->query) != 0)
+        return coapmx_fail(err, COAPMX_EINVAL, 0,
+                           "too many path segments and query parameters for %s: a message holds "
+                           "at most %d options",
+                           uri->host, COAP_OPTIONS_MAX);
     size_t bs = block_size(p->szx);
     if (p->relay_block_option != 0) {
         block_len = coap_uint_encode(p->relay_block_value, block);
@@ -955,8 +964,11 @@ static int remember_request(struct pending *p, const struct coapmx_request *req,
     p->collect_ms = req->collect_ms ? req->collect_ms : COAPMX_COLLECT_DEFAULT_MS;
     if (req->payload_len == 0)
         return 0;
-    if ((p->upload = malloc(req->payload_len)) == NULL)
+    if ((p->upload = malloc(req->payload_len)) == NULL) {
+        /* LCOV_EXCL_START: OutOfMemory */
         return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory copying a payload");
+        /* LCOV_EXCL_STOP */
+    }
     memcpy(p->upload, req->payload, req->payload_len);
     p->upload_len = req->payload_len;
     return 0;
@@ -984,8 +996,11 @@ static int encode_request(struct coapmx_endpoint *ep, struct pending *p, const s
     if (st != COAP_OK)
         return coapmx_fail(err, COAPMX_ETOOBIG, 0, "cannot encode the request: %s",
                            coap_status_str(st));
-    if ((p->datagram = malloc(len)) == NULL)
+    if ((p->datagram = malloc(len)) == NULL) {
+        /* LCOV_EXCL_START: OutOfMemory */
         return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory sending a request");
+        /* LCOV_EXCL_STOP */
+    }
     memcpy(p->datagram, ep->out, len);
     p->datagram_len = len;
     return 0;
@@ -1016,8 +1031,11 @@ int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_req
     if (coapmx_uri_parse(req->uri, &uri, err) != 0)
         return -1;
     struct pending *p = calloc(1, sizeof *p);
-    if (p == NULL)
+    if (p == NULL) {
+        /* LCOV_EXCL_START: OutOfMemory */
         return coapmx_fail(err, COAPMX_ENOMEM, 0, "out of memory starting a request");
+        /* LCOV_EXCL_STOP */
+    }
     p->ep = ep;
     p->cb = cb;
     p->arg = arg;
