@@ -22,7 +22,9 @@ struct scenario {
     const char *id;           /* "<BEHAVIOUR row>-<slug>", e.g. "N3-netloc-name" */
     const char *title;        /* one line */
     const char *const *kinds; /* NULL-terminated names of the address kinds it runs for */
-    bool traffic; /* it sends to the kind's address, so the lane must be able to carry that */
+    /* It sends to the kind's address or binds one of its family, so the lane must be able to
+     * carry that. */
+    bool traffic;
     void (*run)(struct cell *cx);
     /* NULL: every transport; otherwise only those whose profile makes the row apply (rows
      * marked n/a in BEHAVIOUR.md get no cell at all). */

@@ -20,6 +20,8 @@ struct lane {
     bool has_multicast;
     bool has_dualstack; /* a [::] socket reaches IPv4 peers through v4-mapped addresses */
     bool has_icmp;
+    /* A second bind to an address and port in use fails with EADDRINUSE. */
+    bool has_exclusive_bind;
     /* The peer's capture is the only one: both ends see one link (cell_local_wire reads it). */
     bool shared_capture;
     /* Whether this machine can run the lane; if not, why (cells are skipped with it). */

@@ -201,6 +201,7 @@ const struct lane lane_netns = {
     .has_multicast = true,
     .has_dualstack = true,
     .has_icmp = true,
+    .has_exclusive_bind = true,
     .shared_capture = true,
     .available = netns_available,
     .enter_cell = netns_enter_cell,

@@ -94,6 +94,8 @@ const struct lane lane_swrap = {
     .has_multicast = false,
     .has_dualstack = false,
     .has_icmp = false,
+    /* bind() unlinks the socket file of whoever holds the address and takes the port over. */
+    .has_exclusive_bind = false,
     .shared_capture = false,
     .available = swrap_available,
     .enter_cell = swrap_enter_cell,

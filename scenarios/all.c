@@ -44,6 +44,10 @@ extern const struct scenario scenario_e4;
 extern const struct scenario scenario_e5;
 extern const struct scenario scenario_e6;
 extern const struct scenario scenario_e6b;
+extern const struct scenario scenario_e7;
+extern const struct scenario scenario_e8;
+extern const struct scenario scenario_e8b;
+extern const struct scenario scenario_e9;
 
 /* clang-format off */
 static const struct scenario *const items[] = {
@@ -90,6 +94,10 @@ static const struct scenario *const items[] = {
     &scenario_e5,
     &scenario_e6,
     &scenario_e6b,
+    &scenario_e7,
+    &scenario_e8,
+    &scenario_e8b,
+    &scenario_e9,
 };
 /* clang-format on */
 

@@ -915,37 +915,37 @@ static int build_request(struct coapmx_endpoint *ep, struct pending *p, struct c
     p->token_len = 8;
     memcpy(p->token, &r, sizeof r);
     coap_msg_set_token(msg, p->token, p->token_len);
-    /* Uri-Host only for names: an IP literal is implied by the destination (RFC 7252 §6.4). */
-    if ((!uri->host_is_literal &&
-         coap_msg_add_option(msg, COAP_OPT_URI_HOST, uri->host, strlen(uri->host)) != COAP_OK) ||
-        add_split_options(msg, COAP_OPT_URI_PATH, uri->path, '/', text->path) != 0 ||
-        add_split_options(msg, COAP_OPT_URI_QUERY, uri->query, '&', text->query) != 0)
-        return coapmx_fail(err, COAPMX_EINVAL, 0,
-                           "too many path segments and query parameters for %s: a message holds "
-                           "at most %d options",
-                           uri->host, COAP_OPTIONS_MAX);
+    uint16_t block_option = 0;
     size_t bs = block_size(p->szx);
+    msg->payload = p->upload;
+    msg->payload_len = p->upload_len;
     if (p->relay_block_option != 0) {
+        block_option = p->relay_block_option;
         block_len = coap_uint_encode(p->relay_block_value, block);
-        coap_msg_add_option(msg, p->relay_block_option, block, block_len);
-        msg->payload = p->upload;
-        msg->payload_len = p->upload_len;
     } else if (p->next_block2 > 0) {
+        block_option = COAP_OPT_BLOCK2;
         block_len = coap_uint_encode(block_value(p->next_block2, false, p->szx), block);
-        coap_msg_add_option(msg, COAP_OPT_BLOCK2, block, block_len);
+        msg->payload_len = 0;
     } else if (p->upload_len > bs) {
         size_t left = p->upload_len - p->upload_sent;
         p->upload_slice = left > bs ? bs : left;
         bool more = p->upload_sent + p->upload_slice < p->upload_len;
+        block_option = COAP_OPT_BLOCK1;
         block_len =
             coap_uint_encode(block_value((uint32_t)(p->upload_sent / bs), more, p->szx), block);
-        coap_msg_add_option(msg, COAP_OPT_BLOCK1, block, block_len);
         msg->payload = p->upload + p->upload_sent;
         msg->payload_len = p->upload_slice;
-    } else {
-        msg->payload = p->upload;
-        msg->payload_len = p->upload_len;
     }
+    /* Uri-Host only for names: an IP literal is implied by the destination (RFC 7252 §6.4). */
+    if ((!uri->host_is_literal &&
+         coap_msg_add_option(msg, COAP_OPT_URI_HOST, uri->host, strlen(uri->host)) != COAP_OK) ||
+        add_split_options(msg, COAP_OPT_URI_PATH, uri->path, '/', text->path) != 0 ||
+        add_split_options(msg, COAP_OPT_URI_QUERY, uri->query, '&', text->query) != 0 ||
+        (block_option != 0 && coap_msg_add_option(msg, block_option, block, block_len) != COAP_OK))
+        return coapmx_fail(err, COAPMX_EINVAL, 0,
+                           "too many path segments and query parameters for %s: a message holds "
+                           "at most %d options",
+                           uri->host, COAP_OPTIONS_MAX);
     p->mid = msg->mid;
     p->type = p->request_type;
     return 0;
@@ -982,9 +982,6 @@ static int check_destination(const struct coapmx_request *req, const struct coap
                            "refusing a CON request to the multicast group %s: group requests "
                            "must be NON; nothing was sent",
                            remote->hostinfo);
-    if (req->type != COAP_CON && req->type != COAP_NON)
-        return coapmx_fail(err, COAPMX_EINVAL, 0, "a request is CON or NON, not %s",
-                           coap_type_name(req->type));
     return 0;
 }
 
@@ -1030,6 +1027,9 @@ int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_req
                            ep->t->ops->name);
     if (coapmx_uri_parse(req->uri, &uri, err) != 0)
         return -1;
+    if (req->type != COAP_CON && req->type != COAP_NON)
+        return coapmx_fail(err, COAPMX_EINVAL, 0, "a request is CON or NON, not %s",
+                           coap_type_name(req->type));
     struct pending *p = calloc(1, sizeof *p);
     if (p == NULL) {
         /* LCOV_EXCL_START: OutOfMemory */
@@ -1039,9 +1039,11 @@ int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_req
     p->ep = ep;
     p->cb = cb;
     p->arg = arg;
-    if (coapmx_transport_resolve(ep->t, uri.host, uri.port, &p->remote, err) != 0 ||
-        check_destination(req, &p->remote, err) != 0 || remember_request(p, req, &uri, err) != 0 ||
-        build_request(ep, p, &msg, &text, err) != 0 || encode_request(ep, p, &msg, err) != 0) {
+    /* Resolving comes last: it may open a socket, which a request refused anyway must not. */
+    if (remember_request(p, req, &uri, err) != 0 || build_request(ep, p, &msg, &text, err) != 0 ||
+        encode_request(ep, p, &msg, err) != 0 ||
+        coapmx_transport_resolve(ep->t, uri.host, uri.port, &p->remote, err) != 0 ||
+        check_destination(req, &p->remote, err) != 0) {
         free(p->datagram);
         free(p->upload);
         free(p);

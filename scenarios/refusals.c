@@ -1,0 +1,320 @@
+/* What BEHAVIOUR.md's E rows do not list but every transport must show: malformed requests,
+ * bad configuration and exhausted descriptors get a specific error code and a message that
+ * names the cause; nothing is sent and nothing leaks (rows E7-E9). */
+#include "common.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include "../transports/addr.h"
+
+static void on_response(void *arg, const struct coapmx_message *resp,
+                        const struct coapmx_error *err)
+{
+    (void)resp;
+    (void)err;
+    (*(int *)arg)++;
+}
+
+static bool answered(void *arg)
+{
+    return *(int *)arg > 0;
+}
+
+/* Starts a request that must be refused at once with `code` and a message containing `says`. */
+static void expect_refused(struct cell *cx, struct coapmx_endpoint *ep,
+                           const struct coapmx_request *req, enum coapmx_err code, const char *says)
+{
+    int callbacks = 0;
+    struct coapmx_error err = {0};
+    int64_t id = coapmx_request_start(ep, req, on_response, &callbacks, &err);
+    CX_EXPECT(cx, id < 0, "the request to '%.80s' was accepted", req->uri);
+    CX_EXPECT_ERR(cx, &err, code, req->uri);
+    CX_EXPECT(cx, strstr(err.message, says) != NULL,
+              "the error for '%.80s' does not say \"%s\": \"%s\"", req->uri, says, err.message);
+    CX_EXPECT_INT(cx, callbacks, 0, "callbacks of a refused request");
+}
+
+/* E7: each malformed request is refused before anything is resolved or sent. */
+static void bad_requests(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
+    const char *host = cell_host(cx);
+    char long_path[700], long_query[700], many_segments[200];
+    memset(long_path, 'p', 600);
+    long_path[600] = '\0';
+    memset(long_query, 'q', 600);
+    long_query[600] = '\0';
+    for (size_t i = 0; i < 40; i++)
+        memcpy(many_segments + 2 * i, "s/", 2);
+    many_segments[79] = '\0';
+    const char *const tails[] = {"", long_path, long_query, many_segments};
+    enum { NO_TAIL, LONG_PATH, LONG_QUERY, MANY_SEGMENTS };
+    static const struct {
+        const char *format; /* %s: the kind's host (or ""), then the tail */
+        bool no_host;
+        int tail;
+        enum coap_type type;
+        enum coapmx_err code;
+        const char *says;
+    } cases[] = {
+        {"http://%s/hello%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "not a coap:// URI"},
+        {"coap://%s/hello%s", true, NO_TAIL, COAP_CON, COAPMX_EINVAL, "bad host or port"},
+        {"coap://%s:65536/hello%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "bad host or port"},
+        {"coap://%s:/hello%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "bad host or port"},
+        {"coap://%s:56x3/hello%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "bad host or port"},
+        {"coap://[%s/hello%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "bad host or port"},
+        {"coap://%s:0/hello%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "port 0"},
+        {"coap://%s/a%%zz%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "two hex digits"},
+        {"coap://%s/hello?x=%%4%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "two hex digits"},
+        {"coap://%s/%s", false, LONG_PATH, COAP_CON, COAPMX_EINVAL, "path too long"},
+        {"coap://%s/hello?%s", false, LONG_QUERY, COAP_CON, COAPMX_EINVAL, "query too long"},
+        {"coap://%s/%s", false, MANY_SEGMENTS, COAP_CON, COAPMX_EINVAL, "too many path segments"},
+        {"coap://%s/hello%s", false, NO_TAIL, COAP_ACK, COAPMX_EINVAL, "CON or NON"},
+        {"coap://%s/hello%s", false, NO_TAIL, COAP_RST, COAPMX_EINVAL, "CON or NON"},
+    };
+    size_t sockets_before = coapmx_transport_sockets(t, NULL, 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char uri[1600];
+        snprintf(uri, sizeof uri, cases[i].format, cases[i].no_host ? "" : host,
+                 tails[cases[i].tail]);
+        struct coapmx_request req = {.type = cases[i].type, .method = COAP_GET, .uri = uri};
+        expect_refused(cx, ep, &req, cases[i].code, cases[i].says);
+    }
+    /* A relay forwards a block as it is: one larger than a datagram cannot be encoded. */
+    static uint8_t huge[COAPMX_DATAGRAM_MAX];
+    char uri[300];
+    cell_uri(cx, 0, "upload", uri, sizeof uri);
+    struct coapmx_request relay = {.type = COAP_CON,
+                                   .method = COAP_PUT,
+                                   .uri = uri,
+                                   .payload = huge,
+                                   .payload_len = sizeof huge,
+                                   .relay_block_option = COAP_OPT_BLOCK1,
+                                   .relay_block_value = 0x0e};
+    expect_refused(cx, ep, &relay, COAPMX_ETOOBIG, "cannot encode the request");
+
+    struct coapmx_remote held;
+    struct coapmx_error err;
+    CX_EXPECT(cx, coapmx_endpoint_hold(ep, "coap://", &held, &err) != 0, "held a URI without host");
+    CX_EXPECT_ERR(cx, &err, COAPMX_EINVAL, "holding a URI without host");
+
+    /* A transport's own API gets host names longer than DNS allows (255 bytes). */
+    char long_host[300];
+    memset(long_host, 'h', sizeof long_host - 1);
+    long_host[sizeof long_host - 1] = '\0';
+    CX_EXPECT(cx, coapmx_transport_resolve(t, long_host, PEER_PORT_DEFAULT, &held, &err) != 0,
+              "resolved a %zu-byte host name", strlen(long_host));
+    CX_EXPECT(cx, err.code == COAPMX_EINVAL || err.code == COAPMX_ERESOLVE,
+              "a %zu-byte host name: %s (\"%s\"), not EINVAL or ERESOLVE", strlen(long_host),
+              coapmx_err_name(err.code), err.message);
+    CX_EXPECT(cx, strstr(err.message, "hhhhhhhhhhhhhhhhhhhh") != NULL,
+              "the error does not name the host: \"%s\"", err.message);
+
+    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), sockets_before,
+                  "sockets after the refusals");
+    CX_EXPECT_INT(cx, coapmx_endpoint_pending(ep), 0, "requests left pending");
+    CX_EXPECT_INT(cx, t->stats.datagrams_sent, 0, "datagrams the transport sent");
+    CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &(struct wire_filter)WIRE_FILTER_ANY), 0,
+                  "datagrams on the wire (transport side)");
+}
+
+/* Opens with `config`, which must fail with `code` and a message containing `says`, leaving no
+ * descriptor behind. Returns the errno behind the failure. */
+static int expect_open_refused(struct cell *cx, const struct coapmx_transport_config *config,
+                               enum coapmx_err code, const char *says, const char *what)
+{
+    int fds_before = cell_open_fds();
+    struct coapmx_error err = {0};
+    CX_EXPECT(cx, cell_open(cx, config, NULL, NULL, &err) == NULL, "%s was accepted", what);
+    CX_EXPECT_ERR(cx, &err, code, what);
+    CX_EXPECT(cx, strstr(err.message, says) != NULL, "the error for %s does not say \"%s\": \"%s\"",
+              what, says, err.message);
+    CX_EXPECT_INT(cx, cell_open_fds(), fds_before, "file descriptors after the refusal");
+    cell_observe(cx, what, "%s %s", coapmx_err_name(err.code), cell_errno_name(err.sys_errno));
+    return err.sys_errno;
+}
+
+static void bad_protocol_settings(struct cell *cx)
+{
+    static const struct {
+        const char *text, *says;
+    } bad[] = {
+        {"ack_timeout_ms=0", "bad protocol value 'ack_timeout_ms=0'"},
+        {"max_retransmit=2x", "bad protocol value 'max_retransmit=2x'"},
+        {"nstart=99999999999", "bad protocol value"},
+        {"nstart", "unknown protocol setting 'nstart'"},
+        {"ack_timeout_ms=1000,retries=3", "unknown protocol setting 'retries=3'"},
+        {"ack_random_factor_milli=999", "at least 1000"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        struct coapmx_protocol p;
+        struct coapmx_error err = {0};
+        coapmx_protocol_defaults(&p);
+        CX_EXPECT(cx, coapmx_protocol_parse(&p, bad[i].text, &err) != 0, "'%s' was accepted",
+                  bad[i].text);
+        CX_EXPECT_ERR(cx, &err, COAPMX_EINVAL, bad[i].text);
+        CX_EXPECT(cx, strstr(err.message, bad[i].says) != NULL,
+                  "the error for '%s' does not say \"%s\": \"%s\"", bad[i].text, bad[i].says,
+                  err.message);
+    }
+    struct coapmx_protocol p;
+    struct coapmx_error err;
+    coapmx_protocol_defaults(&p);
+    CX_EXPECT(cx,
+              coapmx_protocol_parse(&p, "ack_timeout_ms=1000,max_retransmit=2,nstart=3", &err) == 0,
+              "good settings refused: %s", err.message);
+    CX_EXPECT_INT(cx, p.ack_timeout_ms, 1000, "ack_timeout_ms after parsing");
+    CX_EXPECT_INT(cx, p.max_retransmit, 2, "max_retransmit after parsing");
+    CX_EXPECT_INT(cx, p.nstart, 3, "nstart after parsing");
+    CX_EXPECT_INT(cx, p.exchange_lifetime_ms, 247000, "a setting not named keeps its default");
+}
+
+/* E8: bad configuration is refused when the transport opens. */
+static void bad_configuration(struct cell *cx)
+{
+    const struct coapmx_profile *profile = cell_profile(cx);
+    bad_protocol_settings(cx);
+
+    struct coapmx_transport_config huge_buffer = {.role = COAPMX_ROLE_CLIENT,
+                                                  .rx_buffer_size = COAPMX_RX_BUFFER_MAX + 1};
+    expect_open_refused(cx, &huge_buffer, COAPMX_EINVAL, "receive buffer", "rx-buffer-too-big");
+
+    struct coapmx_transport_config groups = {.role = COAPMX_ROLE_CLIENT,
+                                             .multicast_interface = "nosuch0"};
+    if (profile->multicast)
+        expect_open_refused(cx, &groups, COAPMX_EINVAL, "no interface nosuch0",
+                            "groups-on-unknown-interface");
+    else
+        expect_open_refused(cx, &groups, COAPMX_EMULTICAST, "does not support multicast",
+                            "groups-without-multicast");
+
+    struct coapmx_transport_config by_name = {.role = COAPMX_ROLE_SERVER, .bind_host = "localhost"};
+    if (profile->roles == COAPMX_ROLES_CLIENT_ONLY)
+        expect_open_refused(cx, &by_name, COAPMX_ECLIENTONLY, "client-only", "server-by-name");
+    else
+        expect_open_refused(cx, &by_name, COAPMX_EINVAL, "literals only, not 'localhost'",
+                            "server-by-name");
+}
+
+static bool serves(const struct coapmx_profile *profile)
+{
+    return profile->roles != COAPMX_ROLES_CLIENT_ONLY;
+}
+
+/* A server cannot take over an address and port another socket is bound to. */
+static void port_in_use(struct cell *cx)
+{
+    const struct lane *lane = cell_lane(cx);
+    if (!lane->has_exclusive_bind)
+        cell_skip(cx,
+                  "lane %s lets a second socket bind an address and port in use "
+                  "(socket_wrapper: bind unlinks the holder's socket file)",
+                  lane->name);
+    const char *own = cell_kind(cx)->family == AF_INET ? lane->client_v4 : lane->client_v6;
+    struct coapmx_transport_config literal = {.role = COAPMX_ROLE_SERVER, .bind_host = own};
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_open(cx, &literal, NULL, NULL, &err) != NULL,
+              "cannot open a server on %s: %s", own, err.message);
+    int e = expect_open_refused(cx, &literal, COAPMX_ENETWORK, "cannot bind", "server-port-in-use");
+    CX_EXPECT_STR(cx, cell_errno_name(e), "EADDRINUSE", "errno of the second bind");
+}
+
+/* The lowest descriptor number not in use: the next one the kernel would hand out. */
+static int lowest_free_fd(struct cell *cx)
+{
+    int fd = fcntl(STDERR_FILENO, F_DUPFD, 0);
+    CX_EXPECT(cx, fd >= 0, "cannot duplicate a descriptor: %s", strerror(errno));
+    close(fd);
+    return fd;
+}
+
+/* E9: with no descriptor left, what needs a new socket fails with a network error naming the
+ * cause (EMFILE), and works again once descriptors are free. */
+static void out_of_descriptors(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    /* Warm everything up first (peer, captures, the transport's first socket), so that under
+     * the limit only what the transport needs anew can fail. */
+    cell_get(cx, ep, 0, "hello");
+    char uri[300];
+    cell_uri(cx, PEER_PORT_ALT, "hello", uri, sizeof uri);
+    struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
+
+    struct rlimit saved, tight;
+    CX_EXPECT(cx, getrlimit(RLIMIT_NOFILE, &saved) == 0, "getrlimit: %s", strerror(errno));
+    tight = (struct rlimit){.rlim_cur = (rlim_t)lowest_free_fd(cx), .rlim_max = saved.rlim_max};
+    CX_EXPECT(cx, setrlimit(RLIMIT_NOFILE, &tight) == 0, "setrlimit: %s", strerror(errno));
+    int probe = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (probe >= 0) {
+        close(probe);
+        setrlimit(RLIMIT_NOFILE, &saved);
+        cell_skip(cx, "the descriptor limit is not enforced in this process (valgrind keeps "
+                      "RLIMIT_NOFILE to itself)");
+    }
+    int callbacks = 0;
+    struct coapmx_error new_peer = {0}, new_transport = {0};
+    int64_t id = coapmx_request_start(ep, &req, on_response, &callbacks, &new_peer);
+    struct coapmx_transport_config client = {.role = COAPMX_ROLE_CLIENT};
+    struct coapmx_endpoint *second = cell_open(cx, &client, NULL, NULL, &new_transport);
+    setrlimit(RLIMIT_NOFILE, &saved);
+
+    if (cell_profile(cx)->sockets == COAPMX_SOCKETS_PER_PEER_CONNECTED) {
+        /* A new peer needs a new socket; a transport opens none until then. */
+        CX_EXPECT(cx, id < 0, "a request to a new peer started without a descriptor");
+        CX_EXPECT_ERR(cx, &new_peer, COAPMX_ENETWORK, "a request to a new peer");
+        CX_EXPECT(cx, second != NULL, "opening a transport without descriptors failed: %s",
+                  new_transport.message);
+    } else {
+        /* Every peer shares the open socket; a new transport needs one of its own. */
+        CX_EXPECT(cx, id > 0, "a request on the shared socket failed: %s", new_peer.message);
+        CX_EXPECT(cx, second == NULL, "a transport opened without a descriptor");
+        new_peer = new_transport;
+    }
+    CX_EXPECT_ERR(cx, &new_peer, COAPMX_ENETWORK, "what needed a descriptor");
+    CX_EXPECT_INT(cx, new_peer.sys_errno, EMFILE, "errno of what needed a descriptor");
+    CX_EXPECT(cx, strstr(new_peer.message, strerror(EMFILE)) != NULL,
+              "the error does not give the cause: \"%s\"", new_peer.message);
+    cell_observe(cx, "errno", "%s", cell_errno_name(new_peer.sys_errno));
+    /* The request started under the limit completes before its callback's counter goes. */
+    CX_EXPECT(cx, id < 0 || cell_run_until(cx, ep, answered, &callbacks),
+              "the request started under the limit never completed");
+    const struct coapmx_message *resp;
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_send_request(cx, ep, &req, &resp, &err) == 0,
+              "the request failed once descriptors were free: %s", err.message);
+    CX_EXPECT_INT(cx, resp->msg.code, COAP_CONTENT, "response code once descriptors were free");
+}
+
+const struct scenario scenario_e7 = {
+    .id = "E7-bad-request",
+    .title = "malformed requests are refused with EINVAL naming the fault; nothing sent",
+    .kinds = KINDS("v4"),
+    .traffic = false,
+    .run = bad_requests,
+};
+const struct scenario scenario_e8 = {
+    .id = "E8-bad-configuration",
+    .title = "bad protocol settings, receive buffer, group interface or bind name: refused",
+    .kinds = KINDS("v4"),
+    .traffic = false,
+    .run = bad_configuration,
+};
+const struct scenario scenario_e8b = {
+    .id = "E8-port-in-use",
+    .title = "a server on an address and port in use: a network error giving EADDRINUSE",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true, /* it binds an address of the kind's family */
+    .run = port_in_use,
+    .applies = serves,
+};
+const struct scenario scenario_e9 = {
+    .id = "E9-out-of-descriptors",
+    .title = "no descriptor left: a network error giving EMFILE, then recovery",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = out_of_descriptors,
+};
