@@ -56,15 +56,21 @@ struct peer {
 
 /* Malformed datagrams, one per class the codec rejects (E5). */
 static const struct {
-    const uint8_t bytes[8];
+    const uint8_t bytes[4 + COAP_OPTIONS_MAX + 1];
     size_t len;
 } junk[PEER_JUNK_COUNT] = {
-    {{0x80, 0x45, 0x12, 0x34}, 4},                 /* version 2 */
-    {{0x49, 0x45, 0x12, 0x34, 1, 2, 3, 4}, 8},     /* token length 9 */
-    {{0x40, 0x45, 0x12, 0x34, 0xf1, 0x00}, 6},     /* option delta nibble 15 */
-    {{0x40, 0x45, 0x12, 0x34, 0xb5, 'a', 'b'}, 7}, /* option value truncated */
-    {{0x40, 0x45, 0x12, 0x34, 0xff}, 5},           /* payload marker, no payload */
-    {{0x40}, 1},                                   /* one byte */
+    {{0x80, 0x45, 0x12, 0x34}, 4},                        /* version 2 */
+    {{0x49, 0x45, 0x12, 0x34, 1, 2, 3, 4}, 8},            /* token length 9 */
+    {{0x44, 0x45, 0x12, 0x34, 1, 2}, 6},                  /* token shorter than its length */
+    {{0x41, 0x00, 0x12, 0x34, 1}, 5},                     /* Empty message with a token */
+    {{0x40, 0x45, 0x12, 0x34, 0xf1, 0x00}, 6},            /* option delta nibble 15 */
+    {{0x40, 0x45, 0x12, 0x34, 0xd0}, 5},                  /* 8-bit delta extension missing */
+    {{0x40, 0x45, 0x12, 0x34, 0xe0, 0x01}, 6},            /* 16-bit delta extension cut short */
+    {{0x40, 0x45, 0x12, 0x34, 0xe0, 0xff, 0xff}, 7},      /* option number above 65535 */
+    {{0x40, 0x45, 0x12, 0x34, 0xb5, 'a', 'b'}, 7},        /* option value truncated */
+    {{0x40, 0x45, 0x12, 0x34}, 4 + COAP_OPTIONS_MAX + 1}, /* one option (number 0) too many */
+    {{0x40, 0x45, 0x12, 0x34, 0xff}, 5},                  /* payload marker, no payload */
+    {{0x40}, 1},                                          /* one byte */
 };
 
 static void reply(struct peer_socket *ps, const struct sockaddr_storage *to, const uint8_t *buf,
@@ -224,8 +230,9 @@ static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_
     } else if (strcmp(path, "whoami") == 0) {
         coapmx_hostinfo_of((const struct sockaddr *)from, false, whoami, sizeof whoami);
         respond(p, ps, from, req, COAP_CONTENT, whoami, strlen(whoami));
-    } else if (strcmp(path, "junk-first") == 0) {
-        for (size_t i = 0; i < PEER_JUNK_COUNT; i++)
+    } else if (strcmp(path, "junk-first") == 0 || strcmp(path, "junk-rest") == 0) {
+        size_t half = PEER_JUNK_COUNT / 2, from_index = path[5] == 'f' ? 0 : half;
+        for (size_t i = from_index; i < from_index + half; i++)
             reply(ps, from, junk[i].bytes, junk[i].len);
         respond(p, ps, from, req, COAP_CONTENT, "hello", 5);
     } else if (strcmp(path, "oversize-first") == 0) {
