@@ -643,7 +643,9 @@ static int configure_protocol(struct cell *cx)
     struct coapmx_error err;
     const char *text = getenv("COAPMX_PROTOCOL"), *run_seed = getenv("COAPMX_SEED");
     coapmx_protocol_defaults(&cx->protocol);
-    if (text != NULL && coapmx_protocol_parse(&cx->protocol, text, &err) != 0) {
+    if ((text != NULL && coapmx_protocol_parse(&cx->protocol, text, &err) != 0) ||
+        (cx->scenario->protocol != NULL &&
+         coapmx_protocol_parse(&cx->protocol, cx->scenario->protocol, &err) != 0)) {
         snprintf(cx->reason, sizeof cx->reason, "%s", err.message);
         return -1;
     }
@@ -688,7 +690,7 @@ int cell_main(const struct coapmx_registry *registry, int argc, char **argv)
         return 1;
     }
     coapmx_clock_virtual_init(&cx.clock, CELL_CLOCK_START_MS);
-    cx.loop = coapmx_loop_new(&cx.clock);
+    cx.loop = coapmx_loop_new(cx.scenario->real_clock ? NULL : &cx.clock);
     coapmx_loop_set_idle_hook(cx.loop, sync_peer_when_idle, &cx);
     cx.fd_baseline = cell_open_fds();
     printf("cell %s: %s\nseed 0x%016llx (rerun with the same --seed to reproduce)\n", cx.name,

@@ -26,6 +26,10 @@ struct scenario {
      * carry that. */
     bool traffic;
     void (*run)(struct cell *cx);
+    /* Runs on the real clock (as `coapmx get` does) instead of the virtual one. */
+    bool real_clock;
+    /* Protocol settings this scenario needs on top of the run's ("ack_timeout_ms=200"). */
+    const char *protocol;
     /* NULL: every transport; otherwise only those whose profile makes the row apply (rows
      * marked n/a in BEHAVIOUR.md get no cell at all). */
     bool (*applies)(const struct coapmx_profile *profile);
@@ -73,7 +77,8 @@ int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type
 const struct coapmx_message *cell_get(struct cell *cx, struct coapmx_endpoint *ep, uint16_t port,
                                       const char *path);
 /* Cells run on a virtual clock: time passes only when nothing is ready (after the peer has
- * delivered everything), so protocol timeouts take no wall time and repeat exactly. */
+ * delivered everything), so protocol timeouts take no wall time and repeat exactly. A scenario
+ * with real_clock set runs on the real one instead. */
 uint64_t cell_now_ms(const struct cell *cx);
 /* The cell's event loop, for harness-owned sockets (a relay's downstream side). */
 struct coapmx_loop *cell_loop(struct cell *cx);

@@ -30,6 +30,7 @@ extern const struct scenario scenario_l4;
 extern const struct scenario scenario_l5;
 extern const struct scenario scenario_l6;
 extern const struct scenario scenario_l7;
+extern const struct scenario scenario_l8;
 extern const struct scenario scenario_b1;
 extern const struct scenario scenario_b2;
 extern const struct scenario scenario_b3;
@@ -80,6 +81,7 @@ static const struct scenario *const items[] = {
     &scenario_l5,
     &scenario_l6,
     &scenario_l7,
+    &scenario_l8,
     &scenario_b1,
     &scenario_b2,
     &scenario_b3,

@@ -82,6 +82,43 @@ static void retransmission(struct cell *cx)
     CX_EXPECT_INT(cx, o.at_ms - log[0].at_ms, first * ((2u << pr->max_retransmit) - 1),
                   "time from the first transmission to the timeout error");
     cell_observe(cx, "first_timeout_ms", "%llu", (unsigned long long)first);
+
+    /* A NON is never retransmitted (RFC 7252 §4.3): one send, then a timeout after the
+     * NON lifetime. */
+    char uri[300];
+    struct coapmx_error err;
+    cell_uri(cx, 0, "silent", uri, sizeof uri);
+    struct coapmx_request non = {.type = COAP_NON, .method = COAP_GET, .uri = uri};
+    struct outcome quiet = {0};
+    CX_EXPECT(cx, coapmx_request_start(ep, &non, note_outcome, &quiet, &err) > 0,
+              "cannot start a NON request: %s", err.message);
+    uint64_t sent_at = cell_now_ms(cx);
+    CX_EXPECT(cx, cell_wait(cx, outcome_done, &quiet, pr->non_lifetime_ms + 1),
+              "the NON request never gave up");
+    CX_EXPECT_ERR(cx, &quiet.err, COAPMX_ETIMEOUT, "a NON request nobody answers");
+    CX_EXPECT_INT(cx, quiet.at_ms - sent_at, pr->non_lifetime_ms, "time until the NON gave up");
+    n = coapmx_endpoint_transmissions(ep, log, COAPMX_TRANSMISSION_LOG);
+    CX_EXPECT_INT(cx, requests_with_mid(cell_wire(cx), log[n - 1].mid), 1,
+                  "transmissions of the NON request on the wire");
+}
+
+/* L8: on the real clock (as `coapmx get` runs), a lost CON goes out again no earlier than
+ * ACK_TIMEOUT after the first, and the answer to the retransmission completes it. */
+static void real_clock(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    const struct coapmx_protocol *pr = coapmx_endpoint_protocol(ep);
+    cell_peer_behave(cx, "drop 1");
+    expect_payload(cx, cell_get(cx, ep, 0, "hello"), "hello");
+    struct coapmx_transmission log[COAPMX_TRANSMISSION_LOG];
+    size_t n = coapmx_endpoint_transmissions(ep, log, COAPMX_TRANSMISSION_LOG);
+    CX_EXPECT_INT(cx, n, 2, "transmissions (endpoint log)");
+    CX_EXPECT_INT(cx, requests_with_mid(cell_wire(cx), log[0].mid), 2,
+                  "transmissions of the request on the wire");
+    uint64_t gap = log[1].at_ms - log[0].at_ms;
+    CX_EXPECT(cx, gap >= pr->ack_timeout_ms,
+              "retransmitted %llu ms of real time after the first send, before ACK_TIMEOUT (%u)",
+              (unsigned long long)gap, pr->ack_timeout_ms);
 }
 
 /* L3: a CoAP ping (empty CON) gets an RST with the same MID. */
@@ -128,14 +165,22 @@ static void unknown_responses(struct cell *cx)
     cell_get(cx, ep, 0, "hello");
     struct sockaddr_storage client, peer;
     client_seen_by_peer(cx, &client, &peer);
+    /* Reserved code classes (1, 6, 7) are rejected like unknown responses (RFC 7252 §4.2, 4.3);
+     * a NON must not be Empty, and rejecting one means ignoring it. */
     static const struct {
         enum coap_type type;
+        uint8_t code;
         uint16_t mid;
-    } unknown[] = {{COAP_CON, 0x6161}, {COAP_NON, 0x6262}, {COAP_ACK, 0x6363}};
-    for (size_t i = 0; i < 3; i++) {
+        const char *token;
+    } unknown[] = {{COAP_CON, COAP_CONTENT, 0x6161, "nobody"},
+                   {COAP_NON, COAP_CONTENT, 0x6262, "nobody"},
+                   {COAP_ACK, COAP_CONTENT, 0x6363, "nobody"},
+                   {COAP_CON, COAP_CODE(1, 1), 0x6464, "nobody"},
+                   {COAP_NON, COAP_EMPTY, 0x6565, ""}};
+    for (size_t i = 0; i < sizeof unknown / sizeof unknown[0]; i++) {
         uint8_t buf[32];
-        size_t len = encode_bare(cx, unknown[i].type, COAP_CONTENT, unknown[i].mid, "nobody", buf,
-                                 sizeof buf);
+        size_t len = encode_bare(cx, unknown[i].type, unknown[i].code, unknown[i].mid,
+                                 unknown[i].token, buf, sizeof buf);
         CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
                       "errno of the peer's unknown response");
     }
@@ -144,8 +189,9 @@ static void unknown_responses(struct cell *cx)
     rst.dst = (const struct sockaddr *)&peer;
     rst.coap_type = COAP_RST;
     const struct wire_capture *cap = cell_wire(cx);
-    CX_EXPECT_INT(cx, wire_count(cap, &rst), 1, "RSTs to unknown responses");
-    CX_EXPECT_INT(cx, wire_find(cap, &rst, 0)->coap.mid, 0x6161, "MID of the RST");
+    CX_EXPECT_INT(cx, wire_count(cap, &rst), 2, "RSTs to an unknown CON response and a 1.01 CON");
+    CX_EXPECT_INT(cx, wire_find(cap, &rst, 0)->coap.mid, 0x6161, "MID of the first RST");
+    CX_EXPECT_INT(cx, wire_find(cap, &rst, 1)->coap.mid, 0x6464, "MID of the second RST");
     CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->responses_unmatched, 3,
                   "unknown responses counted");
 }
@@ -209,6 +255,15 @@ const struct scenario scenario_l1 = {
     .traffic = true,
     .run = retransmission,
 };
+const struct scenario scenario_l8 = {
+    .id = "L8-real-clock",
+    .title = "on the real clock, a lost CON is sent again after ACK_TIMEOUT and then answered",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = real_clock,
+    .real_clock = true,
+    .protocol = "ack_timeout_ms=200", /* a short real wait */
+};
 const struct scenario scenario_l3 = {
     .id = "L3-ping",
     .title = "a CoAP ping gets an RST with the same MID",
@@ -225,7 +280,7 @@ const struct scenario scenario_l3b = {
 };
 const struct scenario scenario_l4 = {
     .id = "L4-unknown-response",
-    .title = "unknown CON response: RST; unknown ACK or NON: ignored",
+    .title = "unknown CON response or reserved class: RST; unknown ACK, NON, empty NON: ignored",
     .kinds = KINDS("v4", "v6"),
     .traffic = true,
     .run = unknown_responses,
