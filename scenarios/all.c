@@ -9,6 +9,7 @@ extern const struct scenario scenario_s2;
 extern const struct scenario scenario_s3;
 extern const struct scenario scenario_s4;
 extern const struct scenario scenario_s5;
+extern const struct scenario scenario_s5b;
 extern const struct scenario scenario_f1;
 extern const struct scenario scenario_f2;
 extern const struct scenario scenario_f3;
@@ -22,6 +23,7 @@ extern const struct scenario scenario_n4;
 extern const struct scenario scenario_n5;
 extern const struct scenario scenario_n6;
 extern const struct scenario scenario_n7;
+extern const struct scenario scenario_n7b;
 extern const struct scenario scenario_l1;
 extern const struct scenario scenario_l2;
 extern const struct scenario scenario_l3;
@@ -60,6 +62,7 @@ static const struct scenario *const items[] = {
     &scenario_s3,
     &scenario_s4,
     &scenario_s5,
+    &scenario_s5b,
     &scenario_f1,
     &scenario_f2,
     &scenario_f3,
@@ -73,6 +76,7 @@ static const struct scenario *const items[] = {
     &scenario_n5,
     &scenario_n6,
     &scenario_n7,
+    &scenario_n7b,
     &scenario_l1,
     &scenario_l2,
     &scenario_l3,

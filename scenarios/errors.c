@@ -89,10 +89,17 @@ static void shutdown_fails_everything(struct cell *cx)
     CX_EXPECT(cx, coapmx_request_start(ep, &req, record_outcome, NULL, &err) < 0,
               "a request started after shutdown");
     CX_EXPECT_ERR(cx, &err, COAPMX_ESHUTDOWN, "a new request after shutdown");
-    struct coapmx_remote remote;
+    struct coapmx_remote remote = {0};
     CX_EXPECT(cx, coapmx_transport_resolve(t, cell_host(cx), PEER_PORT_ALT, &remote, &err) < 0,
               "the transport resolved after shutdown");
     CX_EXPECT_ERR(cx, &err, COAPMX_ESHUTDOWN, "resolving after shutdown");
+    static const uint8_t ping[] = {0x40, 0x00, 0x12, 0x34};
+    CX_EXPECT(cx, coapmx_transport_send(t, &remote, ping, sizeof ping, &err) < 0,
+              "the transport sent after shutdown");
+    CX_EXPECT_ERR(cx, &err, COAPMX_ESHUTDOWN, "sending after shutdown");
+    CX_EXPECT(cx, coapmx_endpoint_hold(ep, uri, &remote, &err) < 0,
+              "the endpoint held a remote after shutdown");
+    CX_EXPECT_ERR(cx, &err, COAPMX_ESHUTDOWN, "holding a remote after shutdown");
     CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), 0, "sockets after shutdown");
     CX_EXPECT_INT(cx, cell_open_fds(), fds_before, "file descriptors after shutdown");
 }

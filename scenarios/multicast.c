@@ -179,6 +179,15 @@ static void group_responses(struct cell *cx)
     answers.coap_type = COAP_NON;
     answers.coap_code = COAP_CONTENT;
     CX_EXPECT_INT(cx, wire_count(cell_wire(cx), &answers), 2, "NON 2.05 answers on the wire");
+
+    /* Waiting for one answer from a group that stays silent ends when the window closes. */
+    cell_uri(cx, PEER_PORT_DEFAULT, "silent", uri, sizeof uri);
+    const struct coapmx_message *resp;
+    CX_EXPECT(cx, cell_send_request(cx, ep, &req, &resp, &err) != 0,
+              "a request nobody in the group answers succeeded");
+    CX_EXPECT_ERR(cx, &err, COAPMX_ETIMEOUT, "a request nobody in the group answers");
+    CX_EXPECT(cx, strstr(err.message, "group") != NULL, "the error does not say group: \"%s\"",
+              err.message);
 }
 
 struct group_served {

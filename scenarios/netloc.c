@@ -61,6 +61,35 @@ static void uri_host_only_for_names(struct cell *cx)
     CX_EXPECT_STR(cx, value, cell_host(cx), "Uri-Host on the wire");
 }
 
+/* The values of every `number` option of a datagram, joined by '|'. */
+static void option_values(const struct wire_datagram *dg, uint16_t number, char *buf, size_t cap)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (const struct coap_option *o = coap_msg_find_option(&dg->coap, number, NULL); o != NULL;
+         o = coap_msg_find_option(&dg->coap, number, o))
+        used += (size_t)snprintf(buf + used, used < cap ? cap - used : 0, "%s%.*s", used ? "|" : "",
+                                 (int)o->length, (const char *)o->value);
+}
+
+/* RFC 7252 §6.4: every path segment (empty ones too) and query parameter is an option of its
+ * own, percent-decoded, so an escaped '/' or '&' stays inside its option. */
+static void uri_to_options(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    const struct coapmx_message *resp;
+    struct coapmx_error err;
+    CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, 0, "a%2Fb/c%20d/?x=1&y=%26&", &resp, &err) == 0,
+              "the request failed: %s", err.message);
+    CX_EXPECT_INT(cx, resp->msg.code, COAP_NOT_FOUND, "response code for an unknown path");
+    const struct wire_datagram *req = nth_request_at_peer(cx, cell_wire(cx), 0);
+    char values[256];
+    option_values(req, COAP_OPT_URI_PATH, values, sizeof values);
+    CX_EXPECT_STR(cx, values, "a/b|c d|", "Uri-Path options on the wire ('|' between)");
+    option_values(req, COAP_OPT_URI_QUERY, values, sizeof values);
+    CX_EXPECT_STR(cx, values, "x=1|y=&|", "Uri-Query options on the wire ('|' between)");
+}
+
 const struct scenario scenario_n1 = {
     .id = "N1-hostinfo-v4",
     .title = "response hostinfo for an IPv4 literal",
@@ -109,4 +138,11 @@ const struct scenario scenario_n7 = {
     .kinds = KINDS("v4", "v6", "v4.test", "dual.test"),
     .traffic = true,
     .run = uri_host_only_for_names,
+};
+const struct scenario scenario_n7b = {
+    .id = "N7-uri-path-query",
+    .title = "each path segment and query parameter is one percent-decoded option",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = uri_to_options,
 };

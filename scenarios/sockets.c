@@ -217,11 +217,51 @@ static void pool_eviction(struct cell *cx)
               "the busy exchange was not retransmitted from its own port");
 }
 
+/* S5: the default pool holds COAPMX_MAX_SOCKETS_DEFAULT sockets; a remote whose idle socket was
+ * evicted still works: its next datagram goes out on a new socket. */
+static void default_pool(struct cell *cx)
+{
+    struct coapmx_endpoint *ep = cell_client(cx);
+    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
+    const char *literal = cell_lane(cx)->peer_v4;
+    struct coapmx_remote first, other;
+    struct coapmx_error err;
+    CX_EXPECT(cx, coapmx_transport_resolve(t, literal, PEER_PORT_DEFAULT, &first, &err) == 0,
+              "cannot resolve %s: %s", literal, err.message);
+    /* Keys differ by port: resolving opens a socket for each and sends nothing. */
+    for (uint16_t i = 1; i <= COAPMX_MAX_SOCKETS_DEFAULT; i++)
+        CX_EXPECT(cx, coapmx_transport_resolve(t, literal, (uint16_t)(6000 + i), &other, &err) == 0,
+                  "cannot resolve %s port %u: %s", literal, 6000 + i, err.message);
+    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), COAPMX_MAX_SOCKETS_DEFAULT,
+                  "sockets of a default pool after one more key than it holds");
+    static const uint8_t ping[] = {0x40, 0x00, 0x77, 0x77};
+    CX_EXPECT(cx, coapmx_transport_send(t, &first, ping, sizeof ping, &err) == 0,
+              "sending to a remote whose socket was evicted: %s", err.message);
+    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), COAPMX_MAX_SOCKETS_DEFAULT,
+                  "sockets after the evicted remote sent again");
+    cell_advance(cx, 10); /* the peer's RST comes back while every socket is watched */
+    struct wire_filter f = WIRE_FILTER_ANY;
+    f.coap_type = COAP_CON;
+    f.coap_code = COAP_EMPTY;
+    const struct wire_datagram *sent = wire_find(cell_wire(cx), &f, 0);
+    CX_EXPECT(cx, sent != NULL && sent->coap.mid == 0x7777,
+              "the peer did not get the ping sent to the evicted remote");
+    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->rst_received, 1, "RSTs answering the ping");
+}
+
 const struct scenario scenario_s5 = {
     .id = "S5-pool-eviction",
     .title = "the socket pool evicts idle sockets only; all busy: too many peers",
     .kinds = KINDS("v4"),
     .traffic = true,
     .run = pool_eviction,
+    .applies = has_socket_pool,
+};
+const struct scenario scenario_s5b = {
+    .id = "S5-default-pool",
+    .title = "the default pool holds 64 sockets; an evicted remote gets a new one when used",
+    .kinds = KINDS("v4"),
+    .traffic = true,
+    .run = default_pool,
     .applies = has_socket_pool,
 };
