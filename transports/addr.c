@@ -143,10 +143,16 @@ int coapmx_sockaddr_host(const struct sockaddr *sa, bool mapped_as_dotted, char 
                           : (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
     if (inet_ntop(sa->sa_family, raw, buf, (socklen_t)cap) == NULL)
         return -1;
-    if (sa->sa_family == AF_INET6) {
-        uint32_t scope = ((const struct sockaddr_in6 *)sa)->sin6_scope_id;
+    uint32_t scope =
+        sa->sa_family == AF_INET6 ? ((const struct sockaddr_in6 *)sa)->sin6_scope_id : 0;
+    if (scope != 0) {
+        /* The zone by interface name, as aiocoap shows it; its number if it has none. */
+        char ifname[IF_NAMESIZE];
         size_t len = strlen(buf);
-        if (scope != 0 && snprintf(buf + len, cap - len, "%%%u", scope) >= (int)(cap - len))
+        int n = if_indextoname(scope, ifname) != NULL
+                    ? snprintf(buf + len, cap - len, "%%%s", ifname)
+                    : snprintf(buf + len, cap - len, "%%%u", scope);
+        if (n >= (int)(cap - len))
             return -1;
     }
     return 0;

@@ -850,7 +850,15 @@ int coapmx_uri_parse(const char *uri, struct coapmx_uri *out, struct coapmx_erro
         return coapmx_fail(err, COAPMX_EINVAL, 0, "bad host or port in URI '%s'", uri);
     if (out->port == 0)
         return coapmx_fail(err, COAPMX_EINVAL, 0, "port 0 in URI '%s'", uri);
-    for (char *c = out->host; *c; c++)
+    /* An IPv6 zone is written "%25<zone>" (RFC 6874); the zone keeps its case. */
+    char *zone = strchr(out->host, '%');
+    if (zone != NULL) {
+        if (strncmp(zone, "%25", 3) != 0 || zone[3] == '\0')
+            return coapmx_fail(err, COAPMX_EINVAL, 0,
+                               "an IPv6 zone is written %%25<zone> in URI '%s'", uri);
+        memmove(zone + 1, zone + 3, strlen(zone + 3) + 1);
+    }
+    for (char *c = out->host; *c && c != zone; c++)
         *c = (char)tolower((unsigned char)*c);
     out->host_is_literal = coapmx_is_ip_literal(out->host);
     const char *path = authority_end, *path_end = path + strcspn(path, "?#");

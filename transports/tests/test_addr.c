@@ -6,6 +6,7 @@
 #include <cmocka.h>
 
 #include <arpa/inet.h>
+#include <net/if.h>
 #include <string.h>
 
 #include "transports/addr.h"
@@ -118,14 +119,38 @@ static void uris_parse_into_parts(void **state)
     assert_int_equal(u.port, 5683);
     assert_true(u.host_is_literal);
     assert_string_equal(u.path, "");
+    assert_int_equal(coapmx_uri_parse("coap://[FE80::1%25Lo]:5690/", &u, &err), 0);
+    assert_string_equal(u.host, "fe80::1%Lo"); /* RFC 6874: %25 is the zone separator */
+    assert_true(u.host_is_literal);
+}
+
+static void zones_are_named(void **state)
+{
+    (void)state;
+    struct sockaddr_storage sa;
+    char host[64];
+    assert_int_equal(coapmx_sockaddr_from_literal("fe80::1%lo", 5683, &sa), 0);
+    assert_int_equal(((struct sockaddr_in6 *)&sa)->sin6_scope_id, if_nametoindex("lo"));
+    assert_int_equal(coapmx_sockaddr_host((struct sockaddr *)&sa, true, host, sizeof host), 0);
+    assert_string_equal(host, "fe80::1%lo");
+    struct coapmx_remote r = {0};
+    char base[80];
+    assert_int_equal(
+        coapmx_hostinfo_of((struct sockaddr *)&sa, true, r.hostinfo, sizeof r.hostinfo), 0);
+    assert_int_equal(coapmx_remote_uri_base(&r, base, sizeof base),
+                     strlen("coap://[fe80::1%25lo]"));
+    assert_string_equal(base, "coap://[fe80::1%25lo]");
+    ((struct sockaddr_in6 *)&sa)->sin6_scope_id = 4000000; /* no such interface: its number */
+    assert_int_equal(coapmx_sockaddr_host((struct sockaddr *)&sa, true, host, sizeof host), 0);
+    assert_string_equal(host, "fe80::1%4000000");
 }
 
 static void bad_uris_are_refused(void **state)
 {
     (void)state;
-    static const char *const bad[] = {"http://x/",          "coap://",
-                                      "coap:///path",       "coap://[::1/",
-                                      "coap://host:99999/", "coap://host:/"};
+    static const char *const bad[] = {
+        "http://x/",          "coap://",       "coap:///path",         "coap://[::1/",
+        "coap://host:99999/", "coap://host:/", "coap://[fe80::1%lo]/", "coap://[fe80::1%25]/"};
     struct coapmx_uri u;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct coapmx_error err = {0};
@@ -138,6 +163,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(literals_are_recognised),
+        cmocka_unit_test(zones_are_named),
         cmocka_unit_test(hostinfo_brackets_v6_and_omits_5683),
         cmocka_unit_test(mapped_addresses_print_as_asked),
         cmocka_unit_test(multicast_is_recognised_in_every_spelling),
