@@ -165,10 +165,11 @@ static int peer_command(struct cell *cx, const char *command, char *reply, size_
     return 0;
 }
 
-#define PEER_BINDS 8
+#define PEER_BINDS 9
 
 /* The peer's sockets: the order matters to the peer (see start_responders, stranger_of). */
-static void peer_binds(const struct lane *lane, char binds[PEER_BINDS][80])
+/* Returns how many; a link-local address comes last. */
+static size_t peer_binds(const struct lane *lane, char binds[PEER_BINDS][80])
 {
     snprintf(binds[0], 80, "%s:%d", lane->peer_v4, PEER_PORT_DEFAULT);
     snprintf(binds[1], 80, "%s:%d", lane->peer_v4, PEER_PORT_ALT);
@@ -178,6 +179,10 @@ static void peer_binds(const struct lane *lane, char binds[PEER_BINDS][80])
     snprintf(binds[5], 80, "[%s]:%d", lane->stranger_v6, PEER_PORT_DEFAULT);
     snprintf(binds[6], 80, "%s:%d", lane->peer_v4, PEER_PORT_V4_ONLY);
     snprintf(binds[7], 80, "[%s]:%d", lane->peer_v6, PEER_PORT_V6_ONLY);
+    if (lane->peer_v6_link == NULL)
+        return 8;
+    snprintf(binds[8], 80, "[%s%%%s]:%d", lane->peer_v6_link, lane->peer_ifname, PEER_PORT_DEFAULT);
+    return 9;
 }
 
 static void exec_peer(struct cell *cx, int control)
@@ -186,7 +191,7 @@ static void exec_peer(struct cell *cx, int control)
     const char *argv[24] = {"coapmx", "__peer", "--control-fd", fd_text};
     size_t n = 4;
     const struct lane *lane = cx->lane;
-    peer_binds(lane, binds);
+    size_t bind_count = peer_binds(lane, binds);
     snprintf(fd_text, sizeof fd_text, "%d", control);
     if (lane->peer_ifname != NULL) {
         argv[n++] = "--capture";
@@ -197,7 +202,7 @@ static void exec_peer(struct cell *cx, int control)
         argv[n++] = "--responders";
         argv[n++] = lane->peer_ifname;
     }
-    for (size_t i = 0; i < PEER_BINDS; i++)
+    for (size_t i = 0; i < bind_count; i++)
         argv[n++] = binds[i];
     argv[n] = NULL;
     if (lane->enter_peer(lane, cx->paths.peer_pcap) != 0 ||
@@ -338,9 +343,10 @@ void cell_close(struct cell *cx, struct coapmx_endpoint *ep)
 
 void cell_uri(const struct cell *cx, uint16_t port, const char *path, char *buf, size_t cap)
 {
-    char hostinfo[COAPMX_HOSTINFO_MAX];
+    char hostinfo[COAPMX_HOSTINFO_MAX], base[COAPMX_URI_BASE_MAX];
     coapmx_hostinfo_format(cx->host, port ? port : PEER_PORT_DEFAULT, hostinfo, sizeof hostinfo);
-    snprintf(buf, cap, "coap://%s/%s", hostinfo, path);
+    coapmx_uri_base_of(hostinfo, base, sizeof base);
+    snprintf(buf, cap, "%s/%s", base, path);
 }
 
 int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type,
@@ -455,6 +461,8 @@ int cell_expected_wire_family(struct cell *cx)
 {
     if (cx->kind->cls == KIND_MAPPED)
         return AF_INET;
+    if (cx->kind->cls == KIND_LINK_LOCAL)
+        return AF_INET6;
     struct sockaddr_storage chosen = expected_choice(cx);
     return chosen.ss_family;
 }

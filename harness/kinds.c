@@ -15,6 +15,7 @@ static const struct address_kind all_kinds[] = {
     {"dual.test", KIND_NAME, 0, "dual.test"},
     {"dual4.test", KIND_NAME, 0, "dual4.test"},
     {"mapped", KIND_MAPPED, AF_INET6, NULL},
+    {"v6-link", KIND_LINK_LOCAL, AF_INET6, NULL},
     {"group4", KIND_GROUP, AF_INET, "224.0.1.187"},
     {"group6-link", KIND_GROUP, AF_INET6, "ff02::fd"},
     {"group6-site", KIND_GROUP, AF_INET6, "ff05::fd"},
@@ -39,6 +40,11 @@ int kind_host(const struct address_kind *kind, const struct lane *lane, char *bu
         break;
     case KIND_MAPPED:
         n = snprintf(buf, cap, "::ffff:%s", lane->peer_v4);
+        break;
+    case KIND_LINK_LOCAL: /* empty on a lane without: the cell is skipped */
+        n = lane->peer_v6_link == NULL
+                ? snprintf(buf, cap, "%s", "")
+                : snprintf(buf, cap, "%s%%%s", lane->peer_v6_link, lane->client_ifname);
         break;
     default:
         n = snprintf(buf, cap, "%s", kind->host);

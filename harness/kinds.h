@@ -10,6 +10,7 @@ enum kind_class {
     KIND_LITERAL,      /* an IP literal of the peer */
     KIND_NAME,         /* a host name from the lane's hosts file */
     KIND_MAPPED,       /* [::ffff:a.b.c.d] of the peer's IPv4 address */
+    KIND_LINK_LOCAL,   /* the peer's link-local IPv6 address, zoned by the client's interface */
     KIND_GROUP,        /* a multicast group (literal or name) */
     KIND_UNRESOLVABLE, /* a name the resolver does not know */
 };

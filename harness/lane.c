@@ -61,6 +61,13 @@ bool lane_can_carry(const struct lane *lane, const struct coapmx_profile *profil
                  lane->name);
         return false;
     }
+    if (kind->cls == KIND_LINK_LOCAL && lane->peer_v6_link == NULL) {
+        snprintf(why, why_cap,
+                 "lane %s has no link-local addresses (socket_wrapper: binding or sending to "
+                 "fe80:: fails)",
+                 lane->name);
+        return false;
+    }
     if (kind->cls == KIND_MAPPED && !lane->has_dualstack) {
         snprintf(why, why_cap,
                  "lane %s has no v4-mapped addresses (socket_wrapper: sends to ::ffff:a.b.c.d "

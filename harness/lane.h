@@ -16,7 +16,9 @@ struct lane {
     const char *peer_v4, *peer_v6;           /* the reference peer */
     const char *stranger_v4, *stranger_v6;   /* a host the transport never addressed */
     const char *client_v4, *client_v6;       /* where the transport under test lives */
-    const char *hosts_file;                  /* fixtures/, for nss_wrapper */
+    /* Link-local IPv6 addresses of the peer and the client (NULL: the lane has none). */
+    const char *peer_v6_link, *client_v6_link;
+    const char *hosts_file; /* fixtures/, for nss_wrapper */
     bool has_multicast;
     bool has_dualstack; /* a [::] socket reaches IPv4 peers through v4-mapped addresses */
     bool has_icmp;

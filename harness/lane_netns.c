@@ -89,6 +89,10 @@ static int build_network(const struct lane *lane, const char *client, const char
         run_ip("-n", peer, "addr", "add", ADDR6(v6, lane->peer_v6), "dev", PEER_IF, "nodad",
                NULL) ||
         run_ip("-n", peer, "addr", "add", ADDR6(v6, lane->stranger_v6), "dev", PEER_IF, "nodad",
+               NULL) ||
+        run_ip("-n", client, "addr", "add", ADDR6(v6, lane->client_v6_link), "dev", CLIENT_IF,
+               "nodad", NULL) ||
+        run_ip("-n", peer, "addr", "add", ADDR6(v6, lane->peer_v6_link), "dev", PEER_IF, "nodad",
                NULL))
         return -1;
 #undef ADDR4
@@ -197,6 +201,8 @@ const struct lane lane_netns = {
     .stranger_v6 = "fd53:6d78::11",
     .client_v4 = "198.51.100.20",
     .client_v6 = "fd53:6d78::20",
+    .peer_v6_link = "fe80::5357:10", /* beside the kernel's own, on our own veth pair */
+    .client_v6_link = "fe80::5357:20",
     .hosts_file = COAPMX_FIXTURES_DIR "/hosts.netns",
     .has_multicast = true,
     .has_dualstack = true,

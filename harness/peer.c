@@ -81,13 +81,21 @@ static void reply(struct peer_socket *ps, const struct sockaddr_storage *to, con
         fprintf(stderr, "peer: send from %s failed: %s\n", ps->hostinfo, strerror(errno));
 }
 
+/* A link-local socket only answers what is sent to it: it is neither the stranger nor a group
+ * member's voice. */
+static bool is_link_local(const struct peer_socket *ps)
+{
+    return ps->addr.ss_family == AF_INET6 &&
+           IN6_IS_ADDR_LINKLOCAL(&((const struct sockaddr_in6 *)&ps->addr)->sin6_addr);
+}
+
 /* The stranger's socket of the same family and port as ps (the bind list's order). */
 static struct peer_socket *stranger_of(struct peer *p, const struct peer_socket *ps)
 {
     struct peer_socket *last = NULL;
     for (size_t i = 0; i < p->count; i++) {
         struct peer_socket *c = &p->sockets[i];
-        if (c->reply_via == NULL && c->addr.ss_family == ps->addr.ss_family &&
+        if (c->reply_via == NULL && !is_link_local(c) && c->addr.ss_family == ps->addr.ss_family &&
             coapmx_sockaddr_port((const struct sockaddr *)&c->addr) ==
                 coapmx_sockaddr_port((const struct sockaddr *)&ps->addr))
             last = c;
@@ -503,7 +511,7 @@ static struct peer_socket *reply_socket(struct peer *p, int family, int k)
 {
     for (size_t i = 0; i < p->count; i++) {
         struct peer_socket *ps = &p->sockets[i];
-        if (ps->reply_via == NULL && ps->addr.ss_family == family &&
+        if (ps->reply_via == NULL && !is_link_local(ps) && ps->addr.ss_family == family &&
             coapmx_sockaddr_port((const struct sockaddr *)&ps->addr) == PEER_PORT_DEFAULT &&
             k-- == 0)
             return ps;

@@ -13,15 +13,18 @@ static bool sent_to(const struct wire_datagram *dg, const struct sockaddr_storag
 static const struct wire_datagram *find_request_at_peer(struct cell *cx,
                                                         const struct wire_capture *cap, size_t nth)
 {
-    struct sockaddr_storage peer4, peer6;
+    struct sockaddr_storage peer4, peer6, peer_link = {0};
     cell_peer_sockaddr(cx, AF_INET, 0, &peer4);
     cell_peer_sockaddr(cx, AF_INET6, 0, &peer6);
+    if (cell_lane(cx)->peer_v6_link != NULL) /* as captured: without a zone */
+        coapmx_sockaddr_from_literal(cell_lane(cx)->peer_v6_link, 0, &peer_link);
     size_t seen = 0;
     for (size_t i = 0; i < cap->count; i++) {
         const struct wire_datagram *dg = &cap->items[i];
         bool request = dg->kind == WIRE_UDP && dg->coap_status == COAP_OK &&
                        COAP_CODE_CLASS(dg->coap.code) == 0 && dg->coap.code != COAP_EMPTY;
-        if (request && (sent_to(dg, &peer4) || sent_to(dg, &peer6)) && seen++ == nth)
+        if (request && (sent_to(dg, &peer4) || sent_to(dg, &peer6) || sent_to(dg, &peer_link)) &&
+            seen++ == nth)
             return dg;
     }
     return NULL;

@@ -169,6 +169,22 @@ int coapmx_hostinfo_format(const char *host, uint16_t port, char *buf, size_t ca
     return n < 0 || (size_t)n >= cap ? -1 : 0;
 }
 
+/* A zone's '%' is written "%25" in a URI (RFC 6874). */
+size_t coapmx_uri_base_of(const char *hostinfo, char *buf, size_t cap)
+{
+    size_t n = 0;
+    for (const char *c = "coap://"; *c; c++, n++)
+        if (n + 1 < cap)
+            buf[n] = *c;
+    for (const char *c = hostinfo; *c; c++)
+        for (const char *out = *c == '%' ? "%25" : (char[]){*c, '\0'}; *out; out++, n++)
+            if (n + 1 < cap)
+                buf[n] = *out;
+    if (cap > 0)
+        buf[n < cap ? n : cap - 1] = '\0';
+    return n;
+}
+
 int coapmx_hostinfo_of(const struct sockaddr *sa, bool mapped_as_dotted, char *buf, size_t cap)
 {
     char host[INET6_ADDRSTRLEN + 16];

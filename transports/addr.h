@@ -38,6 +38,8 @@ uint16_t coapmx_sockaddr_port(const struct sockaddr *sa);
 int coapmx_sockaddr_host(const struct sockaddr *sa, bool mapped_as_dotted, char *buf, size_t cap);
 /* hostinfo of a host string: brackets around IPv6 literals, ":port" unless port is 5683. */
 int coapmx_hostinfo_format(const char *host, uint16_t port, char *buf, size_t cap);
+/* "coap://<hostinfo>", a zone written %25<zone> (RFC 6874). Returns the length it needs. */
+size_t coapmx_uri_base_of(const char *hostinfo, char *buf, size_t cap);
 /* hostinfo of a socket address. */
 int coapmx_hostinfo_of(const struct sockaddr *sa, bool mapped_as_dotted, char *buf, size_t cap);
 /* Parses "host", "host:port", "[v6]", "[v6]:port" (default_port when absent). */

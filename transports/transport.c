@@ -1,24 +1,15 @@
 /* The parts of the transport interface that are the same for every transport. */
 #include "transport.h"
 
+#include "addr.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-/* A zone's '%' is written "%25" in a URI (RFC 6874). */
 size_t coapmx_remote_uri_base(const struct coapmx_remote *remote, char *buf, size_t cap)
 {
-    size_t n = 0;
-    for (const char *c = "coap://"; *c; c++, n++)
-        if (n + 1 < cap)
-            buf[n] = *c;
-    for (const char *c = remote->hostinfo; *c; c++)
-        for (const char *out = *c == '%' ? "%25" : (char[]){*c, '\0'}; *out; out++, n++)
-            if (n + 1 < cap)
-                buf[n] = *out;
-    if (cap > 0)
-        buf[n < cap ? n : cap - 1] = '\0';
-    return n;
+    return coapmx_uri_base_of(remote->hostinfo, buf, cap);
 }
 
 bool coapmx_remote_same(const struct coapmx_remote *a, const struct coapmx_remote *b)

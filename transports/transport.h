@@ -64,8 +64,8 @@ struct coapmx_profile {
 
 /* ---- remotes ---- */
 
-#define COAPMX_HOSTINFO_MAX 272 /* 255-byte name, brackets, ":65535", NUL */
-#define COAPMX_URI_BASE_MAX (COAPMX_HOSTINFO_MAX + 8)
+#define COAPMX_HOSTINFO_MAX 272                       /* 255-byte name, brackets, ":65535", NUL */
+#define COAPMX_URI_BASE_MAX (COAPMX_HOSTINFO_MAX + 9) /* "coap://", a zone's "%" as "%25" */
 
 struct coapmx_transport;
 
