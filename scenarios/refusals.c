@@ -252,10 +252,12 @@ static void out_of_descriptors(struct cell *cx)
     if (probe >= 0) {
         close(probe);
         setrlimit(RLIMIT_NOFILE, &saved);
-        cell_skip(cx, "the descriptor limit is not enforced in this process (valgrind keeps "
-                      "RLIMIT_NOFILE to itself)");
+        cell_skip(cx, "the descriptor limit is not enforced in this process (a runtime that "
+                      "keeps RLIMIT_NOFILE to itself)");
     }
-    int callbacks = 0;
+    /* Static: a request started below outlives this frame if a check fails midway. */
+    static int callbacks;
+    callbacks = 0;
     struct coapmx_error new_peer = {0}, new_transport = {0};
     int64_t id = coapmx_request_start(ep, &req, on_response, &callbacks, &new_peer);
     struct coapmx_transport_config client = {.role = COAPMX_ROLE_CLIENT};
