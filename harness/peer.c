@@ -239,8 +239,8 @@ static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_
         coapmx_hostinfo_of((const struct sockaddr *)from, false, whoami, sizeof whoami);
         respond(p, ps, from, req, COAP_CONTENT, whoami, strlen(whoami));
     } else if (strcmp(path, "junk-first") == 0 || strcmp(path, "junk-rest") == 0) {
-        size_t half = PEER_JUNK_COUNT / 2, from_index = path[5] == 'f' ? 0 : half;
-        for (size_t i = from_index; i < from_index + half; i++)
+        size_t half = PEER_JUNK_COUNT / 2, first = strcmp(path, "junk-first") == 0 ? 0 : half;
+        for (size_t i = first; i < first + half; i++)
             reply(ps, from, junk[i].bytes, junk[i].len);
         respond(p, ps, from, req, COAP_CONTENT, "hello", 5);
     } else if (strcmp(path, "oversize-first") == 0) {

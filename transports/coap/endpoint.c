@@ -794,8 +794,11 @@ size_t coapmx_endpoint_pending(const struct coapmx_endpoint *ep)
 
 /* ---- URIs ---- */
 
-static int hex_value(int c)
+/* Takes a char as it comes from a string: bytes above 0x7f must not reach isdigit as negative
+ * numbers. */
+static int hex_value(char text_char)
 {
+    int c = (unsigned char)text_char;
     return isdigit(c) ? c - '0' : isxdigit(c) ? tolower(c) - 'a' + 10 : -1;
 }
 
