@@ -150,7 +150,8 @@ static void bad_uris_are_refused(void **state)
     (void)state;
     static const char *const bad[] = {
         "http://x/",          "coap://",       "coap:///path",         "coap://[::1/",
-        "coap://host:99999/", "coap://host:/", "coap://[fe80::1%lo]/", "coap://[fe80::1%25]/"};
+        "coap://host:99999/", "coap://host:/", "coap://[fe80::1%lo]/", "coap://[fe80::1%25]/",
+        "coap://h/%\xc3\xa9" /* bytes above 0x7f after '%' */};
     struct coapmx_uri u;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct coapmx_error err = {0};
