@@ -15,6 +15,11 @@
 
 #define SWRAP_CLIENT_IFACE "20"
 #define SWRAP_PEER_IFACE   "10"
+/* socket_wrapper maps and touches a table of this many sockets when a process starts: about
+ * 100 ms of CPU for its default of 65535, 1 ms for this. A cell's process holds at most about
+ * 70 (S5's full default pool); past the table, socket() fails with ENFILE, which no row takes
+ * for the EMFILE that E9 provokes through RLIMIT_NOFILE. */
+#define SWRAP_MAX_SOCKETS "256"
 
 static int set(const char *name, const char *value)
 {
@@ -65,6 +70,7 @@ static int swrap_enter_cell(const struct lane *lane, const char *scratch, const 
     unsetenv("SOCKET_WRAPPER_IPV4_NETWORK");
     return lane_set_preload(COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) ||
                    set("SOCKET_WRAPPER_DIR", scratch) ||
+                   set("SOCKET_WRAPPER_MAX_SOCKETS", SWRAP_MAX_SOCKETS) ||
                    set("SOCKET_WRAPPER_DEFAULT_IFACE", SWRAP_CLIENT_IFACE) ||
                    set("SOCKET_WRAPPER_PCAP_FILE", local_pcap) ||
                    set("NSS_WRAPPER_HOSTS", lane->hosts_file)
