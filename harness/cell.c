@@ -60,6 +60,11 @@ struct cell {
 
 /* ---- accessors ---- */
 
+const char *scenario_not_applicable(const struct scenario *sc, const struct coapmx_profile *p)
+{
+    return sc->not_applicable != NULL ? sc->not_applicable(p) : NULL;
+}
+
 const struct coapmx_profile *cell_profile(const struct cell *cx)
 {
     return cx->ops->profile;
@@ -290,14 +295,34 @@ void cell_peer_sync(struct cell *cx)
 
 /* ---- endpoints ---- */
 
+const char *cell_own_address(const struct cell *cx, int family)
+{
+    return family == AF_INET ? cx->lane->client_v4 : cx->lane->client_v6;
+}
+
+const char *cell_own_name(int family)
+{
+    return family == AF_INET ? "iut4.test" : "iut6.test";
+}
+
+void cell_client_config(struct cell *cx, struct coapmx_transport_config *config)
+{
+    *config = (struct coapmx_transport_config){.role = COAPMX_ROLE_CLIENT};
+    if (cx->ops->profile->binds_explicitly)
+        config->bind_host = cell_own_address(cx, cell_bind_family(cx));
+}
+
 struct coapmx_endpoint *cell_open(struct cell *cx, const struct coapmx_transport_config *config,
                                   coapmx_request_handler handler, void *handler_arg,
                                   struct coapmx_error *err)
 {
-    struct coapmx_transport_config client = {.role = COAPMX_ROLE_CLIENT};
+    struct coapmx_transport_config client;
     CX_EXPECT(cx, cx->endpoint_count < CELL_MAX_ENDPOINTS, "too many endpoints in one cell");
-    struct coapmx_transport *t =
-        coapmx_transport_open(cx->ops, cx->loop, config ? config : &client, err);
+    if (config == NULL) {
+        cell_client_config(cx, &client);
+        config = &client;
+    }
+    struct coapmx_transport *t = coapmx_transport_open(cx->ops, cx->loop, config, err);
     if (t == NULL)
         return NULL;
     struct coapmx_endpoint_config ec = {.seed = cx->seed + cx->endpoints_opened++,
@@ -356,15 +381,22 @@ int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type
     return cell_send_request(cx, ep, &req, resp, err);
 }
 
-int cell_send_request(struct cell *cx, struct coapmx_endpoint *ep, const struct coapmx_request *req,
-                      const struct coapmx_message **resp, struct coapmx_error *err)
+int cell_send_request_for(struct cell *cx, struct coapmx_endpoint *ep,
+                          const struct coapmx_request *req, uint64_t ms,
+                          const struct coapmx_message **resp, struct coapmx_error *err)
 {
     CX_EXPECT(cx, cx->message_count < CELL_MAX_MESSAGES, "too many requests in one cell");
     struct coapmx_message *m = malloc(sizeof *m);
     CX_EXPECT(cx, m != NULL, "out of memory");
     cx->messages[cx->message_count++] = m;
     *resp = m;
-    return coapmx_request_wait(ep, req, m, CELL_WAIT_MS, err);
+    return coapmx_request_wait(ep, req, m, ms, err);
+}
+
+int cell_send_request(struct cell *cx, struct coapmx_endpoint *ep, const struct coapmx_request *req,
+                      const struct coapmx_message **resp, struct coapmx_error *err)
+{
+    return cell_send_request_for(cx, ep, req, CELL_WAIT_MS, resp, err);
 }
 
 int cell_request(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type, uint16_t port,
@@ -445,15 +477,28 @@ static int resolve_kind(struct cell *cx, struct sockaddr_storage *addrs, size_t 
     return n;
 }
 
+int cell_bind_family(struct cell *cx)
+{
+    if (cx->kind->family != 0)
+        return cx->kind->family;
+    if (cx->kind->cls == KIND_UNRESOLVABLE)
+        return AF_INET6; /* any: nothing is sent */
+    struct sockaddr_storage addrs[COAPMX_ADDR_MAX_RESULTS];
+    int n = resolve_kind(cx, addrs, COAPMX_ADDR_MAX_RESULTS);
+    return addrs[n - 1].ss_family;
+}
+
 /* The address the profile's family policy picks among the resolver's answers. */
 static struct sockaddr_storage expected_choice(struct cell *cx)
 {
     struct sockaddr_storage addrs[COAPMX_ADDR_MAX_RESULTS];
     int n = resolve_kind(cx, addrs, COAPMX_ADDR_MAX_RESULTS);
-    if (cx->ops->profile->family == COAPMX_FAMILY_V6_FIRST)
-        for (int i = 0; i < n; i++)
-            if (addrs[i].ss_family == AF_INET6)
-                return addrs[i];
+    int wanted = cx->ops->profile->family == COAPMX_FAMILY_V6_FIRST    ? AF_INET6
+                 : cx->ops->profile->family == COAPMX_FAMILY_OF_SOCKET ? cell_bind_family(cx)
+                                                                       : 0;
+    for (int i = 0; i < n && wanted != 0; i++)
+        if (addrs[i].ss_family == wanted)
+            return addrs[i];
     return addrs[0];
 }
 

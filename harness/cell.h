@@ -30,10 +30,14 @@ struct scenario {
     bool real_clock;
     /* Protocol settings this scenario needs on top of the run's ("ack_timeout_ms=200"). */
     const char *protocol;
-    /* NULL: every transport; otherwise only those whose profile makes the row apply (rows
-     * marked n/a in BEHAVIOUR.md get no cell at all). */
-    bool (*applies)(const struct coapmx_profile *profile);
+    /* NULL: the row applies to every transport. Otherwise NULL for a profile it applies to,
+     * and for one it does not, why (scenarios/BEHAVIOUR.md's n/a, shown by `coapmx rows`):
+     * such a transport gets no cell at all. */
+    const char *(*not_applicable)(const struct coapmx_profile *profile);
 };
+
+/* Why a scenario has no cell for a transport with this profile; NULL when it has. */
+const char *scenario_not_applicable(const struct scenario *sc, const struct coapmx_profile *p);
 
 struct scenario_list {
     const struct scenario *const *items;
@@ -49,7 +53,20 @@ const char *cell_transport_name(const struct cell *cx); /* for messages only */
 const struct address_kind *cell_kind(const struct cell *cx);
 const struct lane *cell_lane(const struct cell *cx);
 
-/* Opens the transport under test with `config` (NULL: a default client) and an endpoint on it.
+/* The configuration a transport under test originates requests with: a client, bound to the
+ * cell's own address of cell_bind_family where the profile binds explicitly (S6). Scenarios
+ * that need more (a small receive buffer, a pool size) start from it. */
+void cell_client_config(struct cell *cx, struct coapmx_transport_config *config);
+/* The family of the local address an explicitly bound transport gets: a literal's or group's
+ * own; for a name, the family the resolver lists last, so that a dual name (F3, F4) is reached
+ * in the family it does not list first. */
+int cell_bind_family(struct cell *cx);
+/* The cell's own address of a family (where the transport under test lives). */
+const char *cell_own_address(const struct cell *cx, int family);
+/* A name of that address in the lane's hosts file (iut4.test, iut6.test). */
+const char *cell_own_name(int family);
+
+/* Opens the transport under test with `config` (NULL: cell_client_config) and an endpoint on it.
  * Returns NULL with err filled when opening fails; the cell closes what it opened at the end. */
 struct coapmx_endpoint *cell_open(struct cell *cx, const struct coapmx_transport_config *config,
                                   coapmx_request_handler handler, void *handler_arg,
@@ -70,6 +87,10 @@ int cell_request(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type typ
 /* Any request (method, payload, ...), waited for like cell_request. */
 int cell_send_request(struct cell *cx, struct coapmx_endpoint *ep, const struct coapmx_request *req,
                       const struct coapmx_message **resp, struct coapmx_error *err);
+/* The same, waiting up to `ms` of protocol time (for a request that ends only by giving up). */
+int cell_send_request_for(struct cell *cx, struct coapmx_endpoint *ep,
+                          const struct coapmx_request *req, uint64_t ms,
+                          const struct coapmx_message **resp, struct coapmx_error *err);
 /* The same for any URI (e.g. another spelling of the peer). */
 int cell_request_uri(struct cell *cx, struct coapmx_endpoint *ep, enum coap_type type,
                      const char *uri, const struct coapmx_message **resp, struct coapmx_error *err);

@@ -13,6 +13,7 @@
 #include "cell.h"
 #include "peer.h"
 #include "runner.h"
+#include "spec.h"
 
 static const char usage[] =
     "usage: coapmx <command> [options]\n"
@@ -27,7 +28,10 @@ static const char usage[] =
     "  get  [--transport T] [--non] [--timeout MS] URI  a request with the stack under test\n"
     "  serve [--transport T] [--bind ADDR] [--port P] [--for SECONDS]\n"
     "                                                 serve /hello, /whoami, /local\n"
-    "  transports                                     the transports and their profiles\n"
+    "  transports [--names]                           the transports and their profiles\n"
+    "  rows [ROW...] [--check] [--spec FILE]          the behaviour specification: each row,\n"
+    "                                                 its scenarios, where they apply and why\n"
+    "                                                 not; --check: spec and scenarios agree\n"
     "A FILTER is a glob (with * ? [) or a substring of the cell name\n"
     "<transport>/<scenario>/<address kind>@<lane>; a cell runs if any filter matches.\n";
 
@@ -285,16 +289,30 @@ static const char *yes_no(bool b)
     return b ? "yes" : "no";
 }
 
-static int cmd_transports(const struct coapmx_registry *registry)
+static int cmd_transports(const struct coapmx_registry *registry, int argc, char **argv)
 {
-    static const char *const roles[] = {"client only", "client and server", "server only"};
+    if (argc == 1 && strcmp(argv[0], "--names") == 0) {
+        for (size_t i = 0; i < registry->count; i++)
+            printf("%s\n", registry->transports[i]->name);
+        return 0;
+    }
+    static const char *const roles[] = {"client only", "client and server",
+                                        "server (originates requests through its socket)"};
     static const char *const netloc[] = {"requested name", "IP literal"};
-    static const char *const family[] = {"first listed", "IPv6 first, IPv4 v4-mapped"};
+    static const char *const family[] = {"first listed", "IPv6 first, IPv4 v4-mapped",
+                                         "the socket's only"};
+    static const char *const sockets[] = {"connected per peer", "one shared dual-stack",
+                                          "one bound unconnected"};
+    static const char *const local[] = {"getsockname", "packet info", "as configured"};
     for (size_t i = 0; i < registry->count; i++) {
         const struct coapmx_profile *p = registry->transports[i]->profile;
-        printf("%-10s roles: %s; netloc: %s; family: %s; multicast: %s; strangers: %s\n",
-               registry->transports[i]->name, roles[p->roles], netloc[p->netloc], family[p->family],
-               yes_no(p->multicast), yes_no(p->accepts_strangers));
+        printf("%s\n  roles: %s; sockets: %s (%zu at open); netloc: %s; family: %s; local: %s\n"
+               "  multicast: %s; strangers: %s; ICMP errors: %s; binds explicitly: %s; "
+               "binds names: %s\n",
+               registry->transports[i]->name, roles[p->roles], sockets[p->sockets],
+               p->client_sockets_at_open, netloc[p->netloc], family[p->family], local[p->local],
+               yes_no(p->multicast), yes_no(p->accepts_strangers), yes_no(p->icmp_errors),
+               yes_no(p->binds_explicitly), yes_no(p->binds_names));
     }
     return 0;
 }
@@ -326,7 +344,9 @@ int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry)
     if (strcmp(cmd, "serve") == 0)
         return cmd_serve(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "transports") == 0)
-        return cmd_transports(registry);
+        return cmd_transports(registry, argc - 2, argv + 2);
+    if (strcmp(cmd, "rows") == 0)
+        return spec_main(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "__cell") == 0)
         return cell_main(registry, argc - 1, argv + 1);
     if (strcmp(cmd, "__peer") == 0)

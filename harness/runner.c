@@ -71,7 +71,7 @@ int runner_select(const struct coapmx_registry *registry, const struct runner_op
                 continue;
             for (size_t s = 0; s < all_scenarios.count; s++) {
                 const struct scenario *sc = all_scenarios.items[s];
-                if (sc->applies != NULL && !sc->applies(ops->profile))
+                if (scenario_not_applicable(sc, ops->profile) != NULL)
                     continue;
                 for (const char *const *k = sc->kinds; *k != NULL; k++) {
                     struct cell_result r = {.status = CELL_ERROR};

@@ -1,4 +1,5 @@
-/* The one flat list of scenarios, in BEHAVIOUR.md order: add a scenario here, one per line. */
+/* The one flat list of scenarios, in scenarios/BEHAVIOUR.md order: add a scenario here, one per
+ * line. */
 #include "../harness/cell.h"
 
 extern const struct scenario scenario_r1;
@@ -10,12 +11,14 @@ extern const struct scenario scenario_s3;
 extern const struct scenario scenario_s4;
 extern const struct scenario scenario_s5;
 extern const struct scenario scenario_s5b;
+extern const struct scenario scenario_s6;
 extern const struct scenario scenario_f1;
 extern const struct scenario scenario_f2;
 extern const struct scenario scenario_f3;
 extern const struct scenario scenario_f4;
 extern const struct scenario scenario_f5;
 extern const struct scenario scenario_f6;
+extern const struct scenario scenario_f7;
 extern const struct scenario scenario_n1;
 extern const struct scenario scenario_n2;
 extern const struct scenario scenario_n3;
@@ -63,12 +66,14 @@ static const struct scenario *const items[] = {
     &scenario_s4,
     &scenario_s5,
     &scenario_s5b,
+    &scenario_s6,
     &scenario_f1,
     &scenario_f2,
     &scenario_f3,
     &scenario_f4,
     &scenario_f5,
     &scenario_f6,
+    &scenario_f7,
     &scenario_n1,
     &scenario_n2,
     &scenario_n3,

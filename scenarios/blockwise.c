@@ -121,11 +121,6 @@ static void key_change_incomplete(struct cell *cx)
     CX_EXPECT_INT(cx, u.bytes, 2048, "bytes of the body the handler got");
 }
 
-static bool accepts_strangers(const struct coapmx_profile *p)
-{
-    return p->accepts_strangers;
-}
-
 const struct scenario scenario_b1 = {
     .id = "B1-blockwise",
     .title = "Block2 GET of 10 KiB and Block1 PUT of 2 KiB, block by block, one source port",
@@ -139,5 +134,5 @@ const struct scenario scenario_b2 = {
     .kinds = KINDS("v4", "v6"),
     .traffic = true,
     .run = key_change_incomplete,
-    .applies = accepts_strangers,
+    .not_applicable = unless_accepts_strangers,
 };

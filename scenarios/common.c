@@ -109,3 +109,53 @@ size_t block_requests(struct cell *cx, const struct wire_capture *cap, const cha
     }
     return n;
 }
+
+const char *unless_serves(const struct coapmx_profile *p)
+{
+    return p->roles == COAPMX_ROLES_CLIENT_ONLY ? "client-only: it never binds a server" : NULL;
+}
+
+const char *unless_multicast(const struct coapmx_profile *p)
+{
+    return p->multicast ? NULL : "no multicast: group destinations are refused (M2)";
+}
+
+const char *unless_accepts_strangers(const struct coapmx_profile *p)
+{
+    return p->accepts_strangers ? NULL
+                                : "a connected socket per key: datagrams from another key never "
+                                  "reach it (R3)";
+}
+
+const char *unless_socket_pool(const struct coapmx_profile *p)
+{
+    return p->sockets == COAPMX_SOCKETS_PER_PEER_CONNECTED
+               ? NULL
+               : "no socket pool: one socket serves every peer";
+}
+
+uint64_t longest_first_timeout_ms(const struct coapmx_protocol *pr)
+{
+    return (uint64_t)pr->ack_timeout_ms * pr->ack_random_factor_milli / 1000;
+}
+
+uint64_t give_up_ms(const struct coapmx_protocol *pr)
+{
+    return longest_first_timeout_ms(pr) * ((2u << pr->max_retransmit) - 1);
+}
+
+/* Opens with `config`, which must fail with `code` and a message containing `says`, leaving no
+ * descriptor behind. Returns the errno behind the failure. */
+int expect_open_refused(struct cell *cx, const struct coapmx_transport_config *config,
+                        enum coapmx_err code, const char *says, const char *what)
+{
+    int fds_before = cell_open_fds();
+    struct coapmx_error err = {0};
+    CX_EXPECT(cx, cell_open(cx, config, NULL, NULL, &err) == NULL, "%s was accepted", what);
+    CX_EXPECT_ERR(cx, &err, code, what);
+    CX_EXPECT(cx, strstr(err.message, says) != NULL, "the error for %s does not say \"%s\": \"%s\"",
+              what, says, err.message);
+    CX_EXPECT_INT(cx, cell_open_fds(), fds_before, "file descriptors after the refusal");
+    cell_observe(cx, what, "%s %s", coapmx_err_name(err.code), cell_errno_name(err.sys_errno));
+    return err.sys_errno;
+}

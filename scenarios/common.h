@@ -27,6 +27,22 @@ uint32_t block_of(const struct wire_datagram *dg, uint16_t number);
  * kept for the whole transfer). Writes each one's `option` value; returns the count. */
 size_t block_requests(struct cell *cx, const struct wire_capture *cap, const char *path,
                       uint16_t option, uint32_t *values, size_t max);
+/* When a CON nobody answers is given up (L1): (2^(MAX_RETRANSMIT+1) - 1) times the longest
+ * first timeout, ACK_TIMEOUT * ACK_RANDOM_FACTOR. */
+uint64_t longest_first_timeout_ms(const struct coapmx_protocol *pr);
+uint64_t give_up_ms(const struct coapmx_protocol *pr);
+
+/* Why a row does not apply to a profile (NULL: it does), for scenario.not_applicable. */
+const char *unless_serves(const struct coapmx_profile *p);
+const char *unless_multicast(const struct coapmx_profile *p);
+const char *unless_accepts_strangers(const struct coapmx_profile *p);
+const char *unless_socket_pool(const struct coapmx_profile *p);
+
+/* Opens with `config`, which must fail with `code` and a message containing `says`, leaving no
+ * descriptor behind. Returns the errno behind the failure. */
+int expect_open_refused(struct cell *cx, const struct coapmx_transport_config *config,
+                        enum coapmx_err code, const char *says, const char *what);
+
 /* Fails the cell unless the response carries exactly `text` as payload. */
 void expect_payload(struct cell *cx, const struct coapmx_message *m, const char *text);
 

@@ -78,17 +78,23 @@ const struct scenario scenario_f6 = {
 };
 
 /* F5: a dual-stack name whose server listens only on the family the transport does not pick:
- * a network error, and no datagram in the other family (no silent fallback). */
+ * no silent fallback. The request fails (a network error, or where ICMP errors are not surfaced
+ * a timeout after every retransmission), and no datagram leaves in the other family. */
 static void no_fallback(struct cell *cx)
 {
     struct coapmx_endpoint *ep = cell_client(cx);
     int chosen = cell_expected_wire_family(cx);
     uint16_t port = chosen == AF_INET6 ? PEER_PORT_V4_ONLY : PEER_PORT_V6_ONLY;
+    char uri[300];
+    cell_uri(cx, port, "hello", uri, sizeof uri);
+    struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
     const struct coapmx_message *resp;
     struct coapmx_error err;
-    CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, port, "hello", &resp, &err) != 0,
+    uint64_t bound = give_up_ms(coapmx_endpoint_protocol(ep)) + 1;
+    CX_EXPECT(cx, cell_send_request_for(cx, ep, &req, bound, &resp, &err) != 0,
               "the request reached the server in the family the transport did not pick");
-    CX_EXPECT_ERR(cx, &err, COAPMX_ENETWORK, "request to a port closed in the chosen family");
+    CX_EXPECT_ERR(cx, &err, cell_profile(cx)->icmp_errors ? COAPMX_ENETWORK : COAPMX_ETIMEOUT,
+                  "request to a port closed in the chosen family");
     cell_observe(cx, "errno", "%s", cell_errno_name(err.sys_errno));
     struct wire_filter other = WIRE_FILTER_ANY;
     other.family = chosen == AF_INET ? AF_INET6 : AF_INET;
@@ -103,4 +109,48 @@ const struct scenario scenario_f5 = {
     .kinds = KINDS("dual.test", "dual4.test"),
     .traffic = true,
     .run = no_fallback,
+};
+
+/* F7: bound to one family, asked for a destination with no address in it (a literal or a name
+ * of the other family only): an error that says so and names the host; nothing is sent. */
+static void other_family(struct cell *cx)
+{
+    int family = cell_bind_family(cx);
+    struct coapmx_transport_config config;
+    cell_client_config(cx, &config);
+    config.bind_host = cell_own_address(cx, family == AF_INET ? AF_INET6 : AF_INET);
+    struct coapmx_error err;
+    struct coapmx_endpoint *ep = cell_open(cx, &config, NULL, NULL, &err);
+    CX_EXPECT(cx, ep != NULL, "cannot open bound to %s: %s", config.bind_host, err.message);
+    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
+    const struct coapmx_message *resp;
+    CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, 0, "hello", &resp, &err) != 0,
+              "a request to %s from a socket of the other family succeeded", cell_host(cx));
+    CX_EXPECT_ERR(cx, &err, COAPMX_EFAMILY, "a destination without an address of the family");
+    const char *want = family == AF_INET ? "bound to IPv6" : "bound to IPv4";
+    CX_EXPECT(cx, strstr(err.message, cell_host(cx)) != NULL && strstr(err.message, want),
+              "the error does not name %s and say \"%s\": \"%s\"", cell_host(cx), want,
+              err.message);
+    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), 1, "sockets after the refusal");
+    CX_EXPECT_INT(cx, t->stats.datagrams_sent, 0, "datagrams the transport sent");
+    CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &(struct wire_filter)WIRE_FILTER_ANY), 0,
+                  "datagrams on the wire (transport side)");
+    CX_EXPECT_INT(cx, coapmx_endpoint_pending(ep), 0, "requests left pending");
+}
+
+static const char *unless_socket_family(const struct coapmx_profile *p)
+{
+    return p->family == COAPMX_FAMILY_OF_SOCKET
+               ? NULL
+               : "the socket's family follows the destination: no destination is of the wrong "
+                 "family";
+}
+
+const struct scenario scenario_f7 = {
+    .id = "F7-other-family",
+    .title = "bound to one family, a destination only of the other: a clear error, nothing sent",
+    .kinds = KINDS("v4", "v6", "v4.test", "v6.test"),
+    .traffic = false,
+    .run = other_family,
+    .not_applicable = unless_socket_family,
 };

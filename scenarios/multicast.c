@@ -101,14 +101,10 @@ const struct scenario scenario_m3 = {
     .run = con_to_group_refused,
 };
 
-static bool has_multicast(const struct coapmx_profile *p)
+static const char *unless_serves_groups(const struct coapmx_profile *p)
 {
-    return p->multicast;
-}
-
-static bool serves_groups(const struct coapmx_profile *p)
-{
-    return p->multicast && p->roles != COAPMX_ROLES_CLIENT_ONLY;
+    const char *why = unless_multicast(p);
+    return why != NULL ? why : unless_serves(p);
 }
 
 #define MAX_RESPONSES 8
@@ -244,9 +240,7 @@ static void server_in_group(struct cell *cx)
     const struct wire_datagram *answer = wire_find(cell_wire(cx), &reply, 0);
     CX_EXPECT(cx, answer != NULL, "no answer to the group request on the wire");
     struct sockaddr_storage unicast;
-    const struct lane *lane = cell_lane(cx);
-    coapmx_sockaddr_from_literal(family == AF_INET ? lane->client_v4 : lane->client_v6, 0,
-                                 &unicast);
+    coapmx_sockaddr_from_literal(cell_own_address(cx, family), 0, &unicast);
     CX_EXPECT(cx,
               coapmx_sockaddr_same_ip((const struct sockaddr *)&answer->src,
                                       (const struct sockaddr *)&unicast),
@@ -259,7 +253,7 @@ const struct scenario scenario_m4 = {
     .kinds = KINDS("group4", "group6-link", "group6-site"),
     .traffic = true,
     .run = group_responses,
-    .applies = has_multicast,
+    .not_applicable = unless_multicast,
 };
 const struct scenario scenario_m5 = {
     .id = "M5-server-in-group",
@@ -267,5 +261,5 @@ const struct scenario scenario_m5 = {
     .kinds = KINDS("group4", "group6-link", "group6-site"),
     .traffic = true,
     .run = server_in_group,
-    .applies = serves_groups,
+    .not_applicable = unless_serves_groups,
 };

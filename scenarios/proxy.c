@@ -95,9 +95,7 @@ static bool relayed_enough(void *arg)
 /* The relay's downstream socket: the client's address on the lane, a port of its own. */
 static int open_downstream(struct cell *cx, int family, struct sockaddr_storage *addr)
 {
-    const struct lane *lane = cell_lane(cx);
-    coapmx_sockaddr_from_literal(family == AF_INET ? lane->client_v4 : lane->client_v6, PROXY_PORT,
-                                 addr);
+    coapmx_sockaddr_from_literal(cell_own_address(cx, family), PROXY_PORT, addr);
     int fd = socket(family, SOCK_DGRAM | SOCK_CLOEXEC, 0);
     CX_EXPECT(cx, fd >= 0, "socket: %s", strerror(errno));
     if (bind(fd, (struct sockaddr *)addr, coapmx_sockaddr_len((struct sockaddr *)addr)) != 0) {
@@ -158,7 +156,9 @@ static void expect_relayed_body(struct cell *cx, const struct wire_capture *cap,
 /* B3: every block of a relayed transfer reaches the origin from the same source port. */
 static void relay_blockwise(struct cell *cx)
 {
-    struct coapmx_transport_config config = {.role = COAPMX_ROLE_CLIENT, .max_sockets = 2};
+    struct coapmx_transport_config config;
+    cell_client_config(cx, &config);
+    config.max_sockets = 2;
     struct coapmx_error err;
     struct relay r = {.cx = cx};
     r.upstream = cell_open(cx, &config, NULL, NULL, &err);

@@ -63,9 +63,8 @@ static void retransmission(struct cell *cx)
     cell_peer_behave(cx, "drop 1000");
     struct outcome o = {0};
     start_get(cx, ep, "hello", &o);
-    uint64_t longest = (uint64_t)pr->ack_timeout_ms * pr->ack_random_factor_milli / 1000;
-    uint64_t give_up = longest * ((2u << pr->max_retransmit) - 1);
-    CX_EXPECT(cx, cell_wait(cx, outcome_done, &o, give_up + 1), "the request never gave up");
+    uint64_t longest = longest_first_timeout_ms(pr);
+    CX_EXPECT(cx, cell_wait(cx, outcome_done, &o, give_up_ms(pr) + 1), "the request never gave up");
     CX_EXPECT_ERR(cx, &o.err, COAPMX_ETIMEOUT, "a request nobody answers");
     struct coapmx_transmission log[COAPMX_TRANSMISSION_LOG];
     size_t n = coapmx_endpoint_transmissions(ep, log, COAPMX_TRANSMISSION_LOG);

@@ -27,8 +27,7 @@ static bool request_served(void *arg)
 
 static void client_address(struct cell *cx, int family, uint16_t port, struct sockaddr_storage *out)
 {
-    const struct lane *lane = cell_lane(cx);
-    coapmx_sockaddr_from_literal(family == AF_INET ? lane->client_v4 : lane->client_v6, port, out);
+    coapmx_sockaddr_from_literal(cell_own_address(cx, family), port, out);
 }
 
 /* The peer (acting as a client) asks the transport's server for /hello. */
@@ -56,10 +55,8 @@ static void peer_requests(struct cell *cx, struct coapmx_endpoint *server, int f
 /* Bound to the literal address of the kind's family (M5 covers the any-address default). */
 static void server_role(struct cell *cx)
 {
-    const struct lane *lane = cell_lane(cx);
     struct coapmx_transport_config config = {
-        .role = COAPMX_ROLE_SERVER,
-        .bind_host = cell_kind(cx)->family == AF_INET ? lane->client_v4 : lane->client_v6};
+        .role = COAPMX_ROLE_SERVER, .bind_host = cell_own_address(cx, cell_kind(cx)->family)};
     struct coapmx_error err;
     int fds_before = cell_open_fds();
     struct coapmx_endpoint *server = cell_open(cx, &config, serve_hello, NULL, &err);

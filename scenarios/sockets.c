@@ -47,6 +47,25 @@ static void expect_shared_dualstack(struct cell *cx, int fd)
               "the shared client socket is not bound to [::]");
 }
 
+/* Not connected, and bound to the address it was given (not a wildcard), in its family. */
+static void expect_bound_unconnected(struct cell *cx, int fd)
+{
+    struct sockaddr_storage local, connected, own;
+    socklen_t len = sizeof local, peer_len = sizeof connected;
+    CX_EXPECT(cx, getpeername(fd, (struct sockaddr *)&connected, &peer_len) != 0,
+              "the bound socket is connected to one peer");
+    CX_EXPECT(cx, getsockname(fd, (struct sockaddr *)&local, &len) == 0, "getsockname: %s",
+              strerror(errno));
+    int family = cell_bind_family(cx);
+    coapmx_sockaddr_from_literal(cell_own_address(cx, family), 0, &own);
+    char got[80], want[80];
+    wire_format_sockaddr((const struct sockaddr *)&local, got, sizeof got);
+    wire_format_sockaddr((const struct sockaddr *)&own, want, sizeof want);
+    CX_EXPECT(cx, coapmx_sockaddr_same_ip((struct sockaddr *)&local, (struct sockaddr *)&own),
+              "the socket is bound to %s, expected the address it was given, %s", got, want);
+    CX_EXPECT(cx, coapmx_sockaddr_port((struct sockaddr *)&local) != 0, "the socket has no port");
+}
+
 static void socket_model(struct cell *cx)
 {
     struct coapmx_endpoint *ep = cell_client(cx);
@@ -62,7 +81,8 @@ static void socket_model(struct cell *cx)
         expect_shared_dualstack(cx, fds[0]);
         break;
     case COAPMX_SOCKET_BOUND_UNCONNECTED:
-        cell_skip(cx, "no client check for bound unconnected sockets yet");
+        expect_bound_unconnected(cx, fds[0]);
+        break;
     }
 }
 
@@ -116,7 +136,7 @@ const struct scenario scenario_s1 = {
 };
 const struct scenario scenario_s2 = {
     .id = "S2-socket-model",
-    .title = "connected per-peer socket or one shared [::] socket",
+    .title = "connected per-peer socket, one shared [::] socket, or one bound unconnected one",
     .kinds = KINDS("v4", "v6"),
     .traffic = true,
     .run = socket_model,
@@ -135,11 +155,6 @@ const struct scenario scenario_s4 = {
     .traffic = true,
     .run = name_and_literal,
 };
-
-static bool has_socket_pool(const struct coapmx_profile *p)
-{
-    return p->sockets == COAPMX_SOCKETS_PER_PEER_CONNECTED;
-}
 
 static void ignore_outcome(void *arg, const struct coapmx_message *resp,
                            const struct coapmx_error *err)
@@ -182,7 +197,9 @@ static bool has_socket_at(struct coapmx_transport *t, const struct sockaddr_stor
  * exchange in flight; with every socket busy, a new peer is refused as "too many peers". */
 static void pool_eviction(struct cell *cx)
 {
-    struct coapmx_transport_config config = {.role = COAPMX_ROLE_CLIENT, .max_sockets = 2};
+    struct coapmx_transport_config config;
+    cell_client_config(cx, &config);
+    config.max_sockets = 2;
     struct coapmx_error err;
     struct coapmx_endpoint *ep = cell_open(cx, &config, NULL, NULL, &err);
     CX_EXPECT(cx, ep != NULL, "cannot open a client: %s", err.message);
@@ -255,7 +272,7 @@ const struct scenario scenario_s5 = {
     .kinds = KINDS("v4"),
     .traffic = true,
     .run = pool_eviction,
-    .applies = has_socket_pool,
+    .not_applicable = unless_socket_pool,
 };
 const struct scenario scenario_s5b = {
     .id = "S5-default-pool",
@@ -263,5 +280,48 @@ const struct scenario scenario_s5b = {
     .kinds = KINDS("v4"),
     .traffic = true,
     .run = default_pool,
-    .applies = has_socket_pool,
+    .not_applicable = unless_socket_pool,
+};
+
+/* S6: the any-address. A transport that binds explicitly refuses it however it is given, as a
+ * server or as a client, and leaves nothing open; one that does not serves on it by default. */
+static void any_address(struct cell *cx)
+{
+    struct coapmx_transport_config server = {.role = COAPMX_ROLE_SERVER};
+    if (!cell_profile(cx)->binds_explicitly) {
+        struct coapmx_error err;
+        struct coapmx_endpoint *ep = cell_open(cx, &server, NULL, NULL, &err);
+        CX_EXPECT(cx, ep != NULL, "cannot open a server on the any-address: %s", err.message);
+        int fd;
+        struct sockaddr_storage local;
+        socklen_t len = sizeof local;
+        CX_EXPECT_INT(cx, coapmx_transport_sockets(coapmx_endpoint_transport(ep), &fd, 1), 1,
+                      "sockets of a server");
+        CX_EXPECT(cx, getsockname(fd, (struct sockaddr *)&local, &len) == 0, "getsockname: %s",
+                  strerror(errno));
+        CX_EXPECT(cx,
+                  local.ss_family == AF_INET6 &&
+                      IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&local)->sin6_addr),
+                  "the default server socket is not bound to [::]");
+        CX_EXPECT_INT(cx, coapmx_sockaddr_port((struct sockaddr *)&local), PEER_PORT_DEFAULT,
+                      "port of the default server socket");
+        return;
+    }
+    const char *any = cell_kind(cx)->family == AF_INET ? "0.0.0.0" : "::";
+    expect_open_refused(cx, &server, COAPMX_EINVAL, "any-address", "server-without-address");
+    server.bind_host = any;
+    expect_open_refused(cx, &server, COAPMX_EINVAL, "any-address", "server-on-any-address");
+    struct coapmx_transport_config client = {.role = COAPMX_ROLE_CLIENT};
+    expect_open_refused(cx, &client, COAPMX_EINVAL, "any-address", "client-without-address");
+    client.bind_host = any;
+    expect_open_refused(cx, &client, COAPMX_EINVAL, "any-address", "client-on-any-address");
+}
+
+const struct scenario scenario_s6 = {
+    .id = "S6-any-address",
+    .title = "binding the any-address: the default, or refused with a clear error",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = false,
+    .run = any_address,
+    .not_applicable = unless_serves,
 };

@@ -17,6 +17,7 @@ static const char *const err_names[COAPMX_ERR_COUNT] = {
     [COAPMX_ENOMEM] = "ENOMEM",
     [COAPMX_EUNSUPPORTED] = "EUNSUPPORTED",
     [COAPMX_ERESET] = "ERESET",
+    [COAPMX_EFAMILY] = "EFAMILY",
 };
 
 const char *coapmx_err_name(enum coapmx_err code)

@@ -20,6 +20,7 @@ enum coapmx_err {
     COAPMX_ENOMEM,
     COAPMX_EUNSUPPORTED, /* operation the transport does not offer */
     COAPMX_ERESET,       /* the peer answered with a Reset message */
+    COAPMX_EFAMILY,      /* the destination has no address in the socket's family */
     COAPMX_ERR_COUNT
 };
 

@@ -3,10 +3,12 @@
 
 extern const struct coapmx_transport_ops coapmx_simple6_ops;
 extern const struct coapmx_transport_ops coapmx_udp6_ops;
+extern const struct coapmx_transport_ops coapmx_simplesocketserver_ops;
 
 static const struct coapmx_transport_ops *const all_transports[] = {
     &coapmx_simple6_ops,
     &coapmx_udp6_ops,
+    &coapmx_simplesocketserver_ops,
 };
 
 const struct coapmx_registry coapmx_registry = {

@@ -65,6 +65,8 @@ static const struct coapmx_profile simple6_profile = {
     .socket_per_spelling = true,
     .needs_dualstack_for_v4 = false,
     .icmp_errors = true,
+    .binds_explicitly = false,
+    .binds_names = false,
 };
 
 static struct peer_socket *find_by_key(struct simple6 *s, const char *host, uint16_t port)

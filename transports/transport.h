@@ -29,12 +29,13 @@ enum coapmx_netloc_policy {
 enum coapmx_family_policy {
     COAPMX_FAMILY_FIRST_LISTED, /* F4: the first family getaddrinfo lists wins */
     COAPMX_FAMILY_V6_FIRST,     /* F4: IPv6 results first, IPv4 as v4-mapped */
+    COAPMX_FAMILY_OF_SOCKET,    /* F1-F4: the one socket's family; others are refused (F7) */
 };
 
 enum coapmx_socket_model {
     COAPMX_SOCKETS_PER_PEER_CONNECTED, /* S2: connected, auto-bound socket per key */
     COAPMX_SOCKET_SHARED_DUALSTACK,    /* S2: one AF_INET6 socket, V6ONLY off, recvmsg */
-    COAPMX_SOCKET_BOUND_UNCONNECTED,
+    COAPMX_SOCKET_BOUND_UNCONNECTED,   /* S2: one socket bound to the configured address */
 };
 
 enum coapmx_mapped_policy {
@@ -45,6 +46,7 @@ enum coapmx_mapped_policy {
 enum coapmx_local_policy {
     COAPMX_LOCAL_FROM_SOCKNAME, /* N6: hostinfo_local from getsockname */
     COAPMX_LOCAL_FROM_PKTINFO,  /* N6: from the datagram's destination (pktinfo) + bound port */
+    COAPMX_LOCAL_CONFIGURED,    /* N6: the bind address as configured (a name stays a name) */
 };
 
 struct coapmx_profile {
@@ -60,6 +62,9 @@ struct coapmx_profile {
     bool socket_per_spelling;      /* S4: a name and a literal of one peer get separate sockets */
     bool needs_dualstack_for_v4;   /* v4 peers are reached through a dual-stack socket */
     bool icmp_errors;              /* E1: an ICMP error fails the request at once */
+    /* S6: the any-address is refused, so every open names its address, a client's too. */
+    bool binds_explicitly;
+    bool binds_names; /* E8, N6: the bind address may be a host name */
 };
 
 /* ---- remotes ---- */
@@ -97,7 +102,8 @@ enum coapmx_role { COAPMX_ROLE_CLIENT, COAPMX_ROLE_SERVER };
 
 struct coapmx_transport_config {
     enum coapmx_role role;
-    const char *bind_host; /* server: address literal to bind (NULL: any address) */
+    /* Address to bind (NULL: any address). Literals; a name where the profile binds_names. */
+    const char *bind_host;
     uint16_t bind_port;    /* server: port (0: 5683); client: 0 means ephemeral */
     size_t rx_buffer_size; /* 0: COAPMX_RX_BUFFER_DEFAULT; smaller values exist for tests */
     size_t max_sockets;    /* per-peer pools; 0: COAPMX_MAX_SOCKETS_DEFAULT */
@@ -112,6 +118,7 @@ struct coapmx_transport_stats {
     uint64_t dropped_truncated; /* E4: larger than the receive buffer */
     uint64_t dropped_malformed; /* E5: counted by the message layer */
     uint64_t send_errors;
+    uint64_t errors_ignored; /* ICMP-class send errors a transport does not surface (E1) */
 };
 
 /* How the transport hands what it receives to the layer above. */

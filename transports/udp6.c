@@ -40,6 +40,8 @@ static const struct coapmx_profile udp6_profile = {
     .socket_per_spelling = false,
     .needs_dualstack_for_v4 = true,
     .icmp_errors = true,
+    .binds_explicitly = false,
+    .binds_names = false,
 };
 
 /* Everything reaches the socket as AF_INET6; IPv4 becomes ::ffff:a.b.c.d. */

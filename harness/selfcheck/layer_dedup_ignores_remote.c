@@ -5,4 +5,5 @@
 #include "../cell.h"
 
 const char *const layer_mutant_defect = "deduplicates on the MID, whatever the remote";
-const char *const *const layer_mutant_must_fail = KINDS("udp6:L2-deduplication");
+const char *const *const layer_mutant_must_fail =
+    KINDS("udp6:L2-deduplication", "simplesocketserver:L2-deduplication");

@@ -1,5 +1,5 @@
 /* A build of coapmx whose shared message layer is deliberately wrong (one of layer_*.c, each
- * defining layer_mutant): `selfcheck` runs both real transports on it and checks that exactly
+ * defining layer_mutant): `selfcheck` runs every real transport on it and checks that exactly
  * the cells aimed at the defect fail. */
 #include <string.h>
 

@@ -5,4 +5,5 @@
 #include "../cell.h"
 
 const char *const layer_mutant_defect = "accepts responses from any source";
-const char *const *const layer_mutant_must_fail = KINDS("udp6:L7-spoofed-response");
+const char *const *const layer_mutant_must_fail =
+    KINDS("udp6:L7-spoofed-response", "simplesocketserver:L7-spoofed-response");

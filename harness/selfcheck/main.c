@@ -11,6 +11,7 @@
 extern const struct coapmx_transport_ops mutant_netloc_ip_ops;
 extern const struct coapmx_transport_ops mutant_wrong_family_ops;
 extern const struct coapmx_transport_ops mutant_sends_multicast_ops;
+extern const struct coapmx_transport_ops mutant_accepts_any_address_ops;
 extern const struct coapmx_transport_ops mutant_crashes_ops;
 extern const struct coapmx_transport_ops mutant_hangs_ops;
 
@@ -22,13 +23,15 @@ static const struct mutant mutants[] = {
      KINDS("F3-dual-v6-first", "F4-dual-v4-first", "F5-no-fallback")},
     {"mutant-sends-multicast", "does not refuse multicast destinations",
      KINDS("M1-is-multicast", "M2-group-request", "M3-con-to-group")},
+    {"mutant-accepts-any-address", "binds the any-address instead of refusing it",
+     KINDS("S6-any-address")},
 };
 
 /* The crashing and hanging ones exercise the runner's cleanup, not the scenarios: they are
  * runnable cells but not part of `selfcheck`. */
 static const struct coapmx_transport_ops *const mutant_ops[] = {
-    &mutant_netloc_ip_ops, &mutant_wrong_family_ops, &mutant_sends_multicast_ops,
-    &mutant_crashes_ops, &mutant_hangs_ops};
+    &mutant_netloc_ip_ops,           &mutant_wrong_family_ops, &mutant_sends_multicast_ops,
+    &mutant_accepts_any_address_ops, &mutant_crashes_ops,      &mutant_hangs_ops};
 static const struct coapmx_registry mutant_registry = {
     .transports = mutant_ops, .count = sizeof mutant_ops / sizeof mutant_ops[0]};
 

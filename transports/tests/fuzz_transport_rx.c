@@ -4,8 +4,9 @@
  * hang, and whatever the stack sends back must parse.
  *
  * Set-up, once: the transport opens as a client with a small receive buffer (so E4's drop path
- * is reachable) under an endpoint that serves requests. For each family the fuzzer has a peer
- * socket on loopback; the transport resolves it (simple6 connects a socket to it: it hears
+ * is reachable) under an endpoint that serves requests; a transport that binds explicitly opens
+ * once per family, bound to that family's loopback address. For each family the fuzzer has a
+ * peer socket on loopback; the transport resolves it (simple6 connects a socket to it: it hears
  * only from the peer it addressed) and sends it a ping, which tells the peer where to send.
  *
  * Input: byte 0 says how the datagram arrives: bit 0 from the IPv4 peer (else IPv6), bit 1 as
@@ -38,6 +39,8 @@
 #define FUZZ_TRANSPORTS 8
 
 struct side {
+    struct coapmx_transport *t; /* the transport that talks to this side's peer */
+    struct coapmx_endpoint *ep;
     int fd;                            /* the fuzzer's peer socket */
     struct sockaddr_storage transport; /* the transport's socket, as the peer sees it */
     socklen_t transport_len;
@@ -45,8 +48,6 @@ struct side {
 };
 
 struct target {
-    struct coapmx_transport *t;
-    struct coapmx_endpoint *ep;
     struct side sides[2]; /* [0] IPv6 from ::1, [1] IPv4 from 127.0.0.1 */
 };
 
@@ -97,7 +98,7 @@ static void wait_readable(const int *fds, size_t n)
     FUZZ_CHECK(poll(pfds, n, FUZZ_WAIT_MS) > 0, "nothing arrived within %d ms", FUZZ_WAIT_MS);
 }
 
-static void open_side(struct target *tg, struct side *s, int family)
+static void open_side(struct side *s, int family)
 {
     struct coapmx_error err;
     struct coapmx_remote remote;
@@ -117,28 +118,40 @@ static void open_side(struct target *tg, struct side *s, int family)
     uint16_t port = coapmx_sockaddr_port((struct sockaddr *)&self);
     snprintf(s->uri, sizeof s->uri, family == AF_INET ? "coap://%s:%u/fuzz" : "coap://[%s]:%u/fuzz",
              host, port);
-    FUZZ_CHECK(coapmx_transport_resolve(tg->t, host, port, &remote, &err) == 0 &&
-                   coapmx_transport_send(tg->t, &remote, ping, sizeof ping, &err) == 0,
-               "%s cannot reach %s: %s", tg->t->ops->name, host, err.message);
+    FUZZ_CHECK(coapmx_transport_resolve(s->t, host, port, &remote, &err) == 0 &&
+                   coapmx_transport_send(s->t, &remote, ping, sizeof ping, &err) == 0,
+               "%s cannot reach %s: %s", s->t->ops->name, host, err.message);
     wait_readable(&s->fd, 1);
     s->transport_len = sizeof s->transport;
     FUZZ_CHECK(recvfrom(s->fd, buf, sizeof buf, 0, (struct sockaddr *)&s->transport,
                         &s->transport_len) == sizeof ping,
-               "the ping from %s did not arrive", tg->t->ops->name);
+               "the ping from %s did not arrive", s->t->ops->name);
+}
+
+static void open_transport(const struct coapmx_transport_ops *ops, const char *bind, struct side *s)
+{
+    struct coapmx_transport_config config = {
+        .role = COAPMX_ROLE_CLIENT, .bind_host = bind, .rx_buffer_size = FUZZ_RX_BUFFER};
+    struct coapmx_endpoint_config ec = {.seed = 0xf022, .handler = serve};
+    struct coapmx_error err;
+    s->t = coapmx_transport_open(ops, loop, &config, &err);
+    s->ep = s->t != NULL ? coapmx_endpoint_new(s->t, &ec, &err) : NULL;
+    FUZZ_CHECK(s->ep != NULL, "cannot open %s: %s", ops->name, err.message);
 }
 
 static void open_target(const struct coapmx_transport_ops *ops)
 {
     struct target *tg = &targets[target_count++];
-    struct coapmx_transport_config config = {.role = COAPMX_ROLE_CLIENT,
-                                             .rx_buffer_size = FUZZ_RX_BUFFER};
-    struct coapmx_endpoint_config ec = {.seed = 0xf022, .handler = serve};
-    struct coapmx_error err;
-    tg->t = coapmx_transport_open(ops, loop, &config, &err);
-    tg->ep = tg->t != NULL ? coapmx_endpoint_new(tg->t, &ec, &err) : NULL;
-    FUZZ_CHECK(tg->ep != NULL, "cannot open %s: %s", ops->name, err.message);
-    open_side(tg, &tg->sides[0], AF_INET6);
-    open_side(tg, &tg->sides[1], AF_INET);
+    if (ops->profile->binds_explicitly) {
+        open_transport(ops, "::1", &tg->sides[0]);
+        open_transport(ops, "127.0.0.1", &tg->sides[1]);
+    } else {
+        open_transport(ops, NULL, &tg->sides[0]);
+        tg->sides[1].t = tg->sides[0].t;
+        tg->sides[1].ep = tg->sides[0].ep;
+    }
+    open_side(&tg->sides[0], AF_INET6);
+    open_side(&tg->sides[1], AF_INET);
 }
 
 /* libFuzzer never tears a target down; closing everything at exit keeps a replay under
@@ -146,10 +159,14 @@ static void open_target(const struct coapmx_transport_ops *ops)
 static void close_targets(void)
 {
     for (size_t i = 0; i < target_count; i++) {
-        coapmx_endpoint_free(targets[i].ep);
-        coapmx_transport_close(targets[i].t);
-        close(targets[i].sides[0].fd);
-        close(targets[i].sides[1].fd);
+        struct side *sides = targets[i].sides;
+        for (size_t k = 0; k < 2; k++) {
+            if (k == 0 || sides[k].t != sides[0].t) {
+                coapmx_endpoint_free(sides[k].ep);
+                coapmx_transport_close(sides[k].t);
+            }
+            close(sides[k].fd);
+        }
     }
     coapmx_loop_free(loop);
 }
@@ -172,8 +189,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 /* Starts a request to the side's peer and makes the datagram answer it; returns its id. */
-static int64_t answer_request(struct target *tg, struct side *s, bool upload, uint8_t *dg,
-                              size_t len)
+static int64_t answer_request(struct side *s, bool upload, uint8_t *dg, size_t len)
 {
     static uint8_t sent[COAPMX_FUZZ_MAX_DATAGRAM], body[2048];
     struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = s->uri};
@@ -184,7 +200,7 @@ static int64_t answer_request(struct target *tg, struct side *s, bool upload, ui
         req.payload = body;
         req.payload_len = sizeof body;
     }
-    int64_t id = coapmx_request_start(tg->ep, &req, on_response, NULL, &err);
+    int64_t id = coapmx_request_start(s->ep, &req, on_response, NULL, &err);
     FUZZ_CHECK(id > 0, "cannot start a request: %s", err.message);
     /* Replies to earlier inputs may still be queued before it: the request has its method. */
     do {
@@ -212,7 +228,7 @@ static void drain_replies(struct target *tg)
         ssize_t n;
         while ((n = recv(tg->sides[i].fd, reply, sizeof reply, MSG_DONTWAIT)) >= 0)
             FUZZ_CHECK(coap_parse(reply, (size_t)n, &msg) == COAP_OK,
-                       "%s sent an unparsable datagram", tg->t->ops->name);
+                       "%s sent an unparsable datagram", tg->sides[i].t->ops->name);
     }
 }
 
@@ -222,17 +238,17 @@ static void deliver(struct target *tg, uint8_t flags, const uint8_t *data, size_
     struct side *s = &tg->sides[flags & FUZZ_FROM_V4 ? 1 : 0];
     int64_t request = 0;
     int fds[FUZZ_SOCKETS];
-    size_t n = coapmx_transport_sockets(tg->t, fds, FUZZ_SOCKETS);
+    size_t n = coapmx_transport_sockets(s->t, fds, FUZZ_SOCKETS);
     memcpy(dg, data, len);
     if (flags & FUZZ_ANSWER)
-        request = answer_request(tg, s, flags & FUZZ_UPLOAD, dg, len);
+        request = answer_request(s, flags & FUZZ_UPLOAD, dg, len);
     FUZZ_CHECK(sendto(s->fd, dg, len, 0, (struct sockaddr *)&s->transport, s->transport_len) ==
                    (ssize_t)len,
                "sendto: %s", strerror(errno));
     wait_readable(fds, n < FUZZ_SOCKETS ? n : FUZZ_SOCKETS);
-    FUZZ_CHECK(coapmx_loop_run_once(loop, 0) > 0, "%s read nothing", tg->t->ops->name);
+    FUZZ_CHECK(coapmx_loop_run_once(loop, 0) > 0, "%s read nothing", s->t->ops->name);
     if (request > 0)
-        coapmx_request_cancel(tg->ep, request); /* a no-op when the answer completed it */
+        coapmx_request_cancel(s->ep, request); /* a no-op when the answer completed it */
     drain_replies(tg);
 }
 
