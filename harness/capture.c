@@ -3,16 +3,13 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <pcap/pcap.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #include "../transports/addr.h"
-
-/* The on-disk value socket_wrapper writes; libpcap normally maps it to DLT_RAW. */
-#define LINKTYPE_RAW_ON_DISK 101
+#include "pcapfile.h"
 
 #define ETHERNET_HEADER_LEN      14
 #define VLAN_TAG_LEN             4
@@ -57,6 +54,7 @@ struct storage_chunk {
 
 struct loader {
     struct wire_capture *cap;
+    int record_linktype;
     size_t items_capacity;
     bool out_of_memory;
 };
@@ -99,15 +97,16 @@ static void set_error(char *errbuf, size_t errlen, const char *fmt, ...)
 static bool linktype_supported(int linktype)
 {
     switch (linktype) {
-    case DLT_RAW:
-    case LINKTYPE_RAW_ON_DISK:
-    case DLT_IPV4:
-    case DLT_IPV6:
-    case DLT_NULL:
-    case DLT_LOOP:
-    case DLT_EN10MB:
-    case DLT_LINUX_SLL:
-    case DLT_LINUX_SLL2:
+    case LINKTYPE_RAW:
+    case LINKTYPE_RAW_BSD:
+    case LINKTYPE_RAW_BSD2:
+    case LINKTYPE_IPV4:
+    case LINKTYPE_IPV6:
+    case LINKTYPE_NULL:
+    case LINKTYPE_LOOP:
+    case LINKTYPE_ETHERNET:
+    case LINKTYPE_LINUX_SLL:
+    case LINKTYPE_LINUX_SLL2:
         return true;
     default:
         return false;
@@ -146,14 +145,14 @@ static bool cooked_payload(struct bytes *frame, size_t header_len, size_t protoc
 static bool link_payload(int linktype, struct bytes *frame)
 {
     switch (linktype) {
-    case DLT_EN10MB:
+    case LINKTYPE_ETHERNET:
         return ethernet_payload(frame);
-    case DLT_LINUX_SLL:
+    case LINKTYPE_LINUX_SLL:
         return cooked_payload(frame, SLL_HEADER_LEN, 14);
-    case DLT_LINUX_SLL2:
+    case LINKTYPE_LINUX_SLL2:
         return cooked_payload(frame, SLL2_HEADER_LEN, 0);
-    case DLT_NULL:
-    case DLT_LOOP:
+    case LINKTYPE_NULL:
+    case LINKTYPE_LOOP:
         /* the IP version nibble tells the family; the header's AF value is OS-specific */
         return bytes_skip(frame, NULL_HEADER_LEN);
     default:
@@ -353,8 +352,8 @@ static bool quoted_is_udp(const struct loader *ld, const struct ip_packet *inner
 {
     if (inner->protocol == IPPROTO_UDP)
         return true;
-    bool raw_capture = ld->cap->linktype == DLT_RAW || ld->cap->linktype == LINKTYPE_RAW_ON_DISK;
-    return raw_capture && inner->family == AF_INET6 && inner->protocol == IPPROTO_ICMPV6;
+    return ld->record_linktype == LINKTYPE_RAW && inner->family == AF_INET6 &&
+           inner->protocol == IPPROTO_ICMPV6;
 }
 
 static bool decode_quoted(struct loader *ld, struct bytes quoted, struct wire_datagram *dg)
@@ -395,10 +394,12 @@ static bool wanted_packet(int linktype, struct bytes frame, struct ip_packet *ip
     return is_dest_unreachable(ip);
 }
 
-static void add_record(struct loader *ld, const struct pcap_pkthdr *hdr, const uint8_t *data)
+static void add_record(struct loader *ld, const struct pcapfile_record *rec)
 {
     struct ip_packet ip;
-    if (!wanted_packet(ld->cap->linktype, (struct bytes){data, hdr->caplen}, &ip)) {
+    ld->record_linktype = rec->linktype;
+    if (!linktype_supported(rec->linktype) ||
+        !wanted_packet(rec->linktype, (struct bytes){rec->data, rec->caplen}, &ip)) {
         ld->cap->skipped++;
         return;
     }
@@ -408,7 +409,7 @@ static void add_record(struct loader *ld, const struct pcap_pkthdr *hdr, const u
         return;
     }
     memset(dg, 0, sizeof *dg);
-    dg->ts = hdr->ts;
+    dg->ts = (struct timeval){.tv_sec = rec->ts.tv_sec, .tv_usec = rec->ts.tv_nsec / 1000};
     dg->kind = WIRE_UDP;
     dg->family = ip.family;
     dg->src = ip.src;
@@ -420,30 +421,29 @@ static void add_record(struct loader *ld, const struct pcap_pkthdr *hdr, const u
 
 /* ---- loading ---- */
 
-static int read_records(pcap_t *pcap, struct wire_capture *cap, char *errbuf, size_t errlen)
+static int read_records(struct pcapfile_reader *reader, struct wire_capture *cap, char *errbuf,
+                        size_t errlen)
 {
-    cap->linktype = pcap_datalink(pcap);
-    if (!linktype_supported(cap->linktype)) {
-        const char *name = pcap_datalink_val_to_name(cap->linktype);
-        set_error(errbuf, errlen, "unsupported link type %d (%s)", cap->linktype,
-                  name ? name : "unknown");
+    cap->linktype = pcapfile_linktype(reader);
+    /* One unsupported link type makes a pcap useless; in a pcapng it is one interface's. */
+    if (reader->format == PCAPFILE_PCAP && !linktype_supported(cap->linktype)) {
+        set_error(errbuf, errlen, "unsupported link type %d", cap->linktype);
         return -1;
     }
     struct loader ld = {.cap = cap};
-    struct pcap_pkthdr *hdr;
-    const u_char *data;
+    struct pcapfile_record rec;
     int rc;
-    while ((rc = pcap_next_ex(pcap, &hdr, &data)) >= 0) {
-        if (rc == 0)
-            continue;
-        add_record(&ld, hdr, data);
+    while ((rc = pcapfile_next(reader, &rec)) > 0) {
+        if (cap->linktype < 0)
+            cap->linktype = rec.linktype;
+        add_record(&ld, &rec);
         if (ld.out_of_memory) {
             set_error(errbuf, errlen, "out of memory");
             return -1;
         }
     }
-    if (rc != PCAP_ERROR_BREAK) {
-        set_error(errbuf, errlen, "%s", pcap_geterr(pcap));
+    if (rc < 0) {
+        set_error(errbuf, errlen, "%s", reader->error);
         return -1;
     }
     return 0;
@@ -471,15 +471,14 @@ int wire_capture_load(const char *path, struct wire_capture *out, char *errbuf, 
         fclose(fp);
         return 0;
     }
-    char pcap_err[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *pcap = pcap_fopen_offline(fp, pcap_err);
-    if (pcap == NULL) {
-        fclose(fp);
-        set_error(errbuf, errlen, "%s", pcap_err);
-        return -1;
-    }
-    int rc = read_records(pcap, out, errbuf, errlen);
-    pcap_close(pcap);
+    struct pcapfile_reader reader;
+    int rc = pcapfile_open(&reader, fp);
+    if (rc != 0)
+        set_error(errbuf, errlen, "%s", reader.error);
+    else
+        rc = read_records(&reader, out, errbuf, errlen);
+    pcapfile_close(&reader);
+    fclose(fp);
     if (rc != 0) {
         wire_capture_free(out);
         out->linktype = -1;
@@ -782,7 +781,7 @@ static int print_datagram(const struct wire_capture *cap, const struct wire_data
 int wire_print_pcap(const char *path, FILE *out)
 {
     struct wire_capture cap;
-    char err[PCAP_ERRBUF_SIZE + 64];
+    char err[320];
     if (wire_capture_load(path, &cap, err, sizeof err) != 0) {
         fprintf(stderr, "coapmx pcap: %s: %s\n", path, err);
         return -1;

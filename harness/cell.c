@@ -54,6 +54,7 @@ struct cell {
     int control;
     int fd_baseline;
     bool skipped, failed;
+    double started_ms, peer_ready_ms, body_start_ms, body_end_ms; /* cell_clock_ms() */
     char reason[CELL_TEXT_MAX];
     char observed[CELL_OBSERVED_MAX];
 };
@@ -143,6 +144,8 @@ const char *cell_errno_name(int e)
 
 /* ---- the peer process ---- */
 
+/* One reply line. The peer answers each command with one line, written at once, and nothing
+ * else is in flight, so whole reads never take bytes of a later line. */
 static int peer_read_line(struct cell *cx, char *line, size_t cap, int timeout_ms)
 {
     size_t n = 0;
@@ -150,12 +153,15 @@ static int peer_read_line(struct cell *cx, char *line, size_t cap, int timeout_m
         struct pollfd pfd = {.fd = cx->control, .events = POLLIN};
         if (poll(&pfd, 1, timeout_ms) <= 0)
             return -1;
-        ssize_t got = read(cx->control, line + n, 1);
+        ssize_t got = read(cx->control, line + n, cap - 1 - n);
         if (got <= 0)
             return -1;
-        if (line[n] == '\n')
-            break;
-        n++;
+        char *end = memchr(line + n, '\n', (size_t)got);
+        n += (size_t)got;
+        if (end != NULL) {
+            *end = '\0';
+            return 0;
+        }
     }
     line[n] = '\0';
     return 0;
@@ -190,50 +196,55 @@ static size_t peer_binds(const struct lane *lane, char binds[PEER_BINDS][80])
     return 9;
 }
 
-static void exec_peer(struct cell *cx, int control)
+/* The peer's process: forked, not exec'd (an exec and its dynamic loading cost more than the
+ * rest of its start), with the lane's environment for it. */
+static void run_peer(struct cell *cx, int control)
 {
-    char binds[PEER_BINDS][80], fd_text[16], self[1024];
-    const char *argv[24] = {"coapmx", "__peer", "--control-fd", fd_text};
-    size_t n = 4;
+    char binds[PEER_BINDS][80], fd_text[16];
+    char *argv[24] = {"coapmx", "__peer", "--control-fd", fd_text};
+    int n = 4;
     const struct lane *lane = cx->lane;
     size_t bind_count = peer_binds(lane, binds);
     snprintf(fd_text, sizeof fd_text, "%d", control);
     if (lane->peer_ifname != NULL) {
         argv[n++] = "--capture";
-        argv[n++] = lane->peer_ifname;
+        argv[n++] = (char *)lane->peer_ifname;
         argv[n++] = cx->paths.peer_pcap;
     }
     if (lane->has_multicast) {
         argv[n++] = "--responders";
-        argv[n++] = lane->peer_ifname;
+        argv[n++] = (char *)lane->peer_ifname;
     }
     for (size_t i = 0; i < bind_count; i++)
         argv[n++] = binds[i];
     argv[n] = NULL;
-    if (lane->enter_peer(lane, cx->paths.peer_pcap) != 0 ||
-        coapmx_self_path(self, sizeof self) == NULL)
+    if (lane->enter_peer(lane, cx->paths.peer_pcap) != 0)
         _exit(120);
-    execv(self, (char *const *)argv);
-    fprintf(stderr, "cell: cannot exec the peer: %s\n", strerror(errno));
+    peer_main(n - 1, argv + 1); /* as `coapmx __peer ...`; never returns */
     _exit(121);
 }
 
-/* Forks the peer before this process creates any socket: socket_wrapper unlinks a parent's
- * auto-bound sockets when a child exits. */
+/* Forks the peer before this process binds any socket: socket_wrapper unlinks a parent's
+ * auto-bound sockets when a child exits. One socket is opened and closed first, so that a socket
+ * library the lane preloads sets itself up once, here, and the peer inherits it (socket_wrapper
+ * fills a megabyte of tables at its first socket). */
 static int start_peer(struct cell *cx)
 {
     int pair[2];
     char line[256] = "";
+    int warm = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (warm >= 0)
+        close(warm);
     if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pair) != 0)
         return -1;
+    fflush(NULL); /* or the child would write the cell's pending output again */
     cx->peer_pid = fork();
     if (cx->peer_pid < 0)
         return -1;
     if (cx->peer_pid == 0) {
         prctl(PR_SET_PDEATHSIG, SIGKILL); /* the peer never outlives its cell */
         close(pair[0]);
-        int control = dup(pair[1]); /* without CLOEXEC, so the peer inherits it */
-        exec_peer(cx, control);
+        run_peer(cx, pair[1]);
     }
     close(pair[1]);
     cx->control = pair[0];
@@ -617,6 +628,7 @@ int cell_open_fds(void)
 static void run_scenario(void **state)
 {
     struct cell *cx = *state;
+    cx->body_start_ms = cell_clock_ms();
     char why[CELL_TEXT_MAX];
     int wire_family = 0;
     if (cx->scenario->traffic && cx->kind->cls != KIND_UNRESOLVABLE &&
@@ -631,6 +643,7 @@ static void run_scenario(void **state)
 static int close_everything(void **state)
 {
     struct cell *cx = *state;
+    cx->body_end_ms = cell_clock_ms();
     while (cx->endpoint_count > 0)
         close_endpoint(cx->endpoints[--cx->endpoint_count]);
     for (size_t i = 0; i < cx->message_count; i++)
@@ -641,9 +654,9 @@ static int close_everything(void **state)
         coapmx_loop_unwatch(cx->loop, fd);
         close(fd);
     }
-    /* Every log ends with its wire, decoded: kept logs (failures, --keep-pcaps) explain
-     * themselves without tshark. */
-    if (!cx->skipped)
+    /* A kept log (a failure, --keep-pcaps) ends with its wire, decoded, to explain itself
+     * without tshark; the log of a passing cell is thrown away. */
+    if (!cx->skipped && (cx->failed || getenv(CELL_KEEP_ENV) != NULL))
         cell_dump_wire(cx, cell_wire(cx), "peer capture");
     if (cx->peer_wire_loaded)
         wire_capture_free(&cx->peer_wire);
@@ -717,13 +730,18 @@ static int write_result(const struct cell *cx, enum cell_status status)
     FILE *f = fopen(path, "w");
     if (f == NULL)
         return -1;
-    fprintf(f, "%s\n%s\n%s\n", cell_status_name(status), cx->reason, cx->observed);
+    /* The lane's set-up ran in this process before the exec, and left its times behind. */
+    const char *lane = getenv(CELL_LANE_TIMES_ENV);
+    fprintf(f, "%s\n%s\n%s\ntiming %s %.3f %.3f %.3f %.3f\n", cell_status_name(status), cx->reason,
+            cx->observed, lane ? lane : "0 0", cx->started_ms, cx->peer_ready_ms, cx->body_start_ms,
+            cx->body_end_ms);
     return fclose(f);
 }
 
 int cell_main(const struct coapmx_registry *registry, int argc, char **argv)
 {
     static struct cell cx;
+    cx.started_ms = cell_clock_ms();
     if (argc != 4 || strcmp(argv[2], "--dir") != 0 || parse_cell_name(&cx, registry, argv[1])) {
         fprintf(stderr, "usage: coapmx __cell <transport>/<scenario>/<kind>@<lane> --dir DIR\n");
         return 2;
@@ -737,6 +755,7 @@ int cell_main(const struct coapmx_registry *registry, int argc, char **argv)
         write_result(&cx, CELL_ERROR);
         return 1;
     }
+    cx.peer_ready_ms = cell_clock_ms();
     if (configure_protocol(&cx) != 0) {
         write_result(&cx, CELL_ERROR);
         stop_peer(&cx);
@@ -744,7 +763,7 @@ int cell_main(const struct coapmx_registry *registry, int argc, char **argv)
     }
     coapmx_clock_virtual_init(&cx.clock, CELL_CLOCK_START_MS);
     cx.loop = coapmx_loop_new(cx.scenario->real_clock ? NULL : &cx.clock);
-    coapmx_loop_set_idle_hook(cx.loop, sync_peer_when_idle, &cx);
+    coapmx_loop_set_idle_hook(cx.loop, sync_peer_when_idle, &cx, cx.lane->idle_grace_ms);
     cx.fd_baseline = cell_open_fds();
     printf("cell %s: %s\nseed 0x%016llx (rerun with the same --seed to reproduce)\n", cx.name,
            cx.scenario->title, (unsigned long long)cx.seed);

@@ -198,6 +198,10 @@ int cell_main(const struct coapmx_registry *registry, int argc, char **argv);
 int cell_exit_code(enum cell_status status);
 /* What sanitizers (lane options) and valgrind (scripts/valgrind) exit with when they found an
  * error or a leak, so the runner can name the cause. */
+/* "<start> <end>" of the lane's set-up (cell_clock_ms), from the runner's child to the cell. */
+#define CELL_LANE_TIMES_ENV "COAPMX_LANE_TIMES"
+/* Set when the runner keeps every cell's artefacts (--keep-pcaps). */
+#define CELL_KEEP_ENV              "COAPMX_KEEP_ARTIFACTS"
 #define CELL_CHECKER_EXIT_CODE     99
 #define CELL_CHECKER_EXIT_CODE_STR "99"
 

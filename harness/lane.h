@@ -24,6 +24,9 @@ struct lane {
     bool has_icmp;
     /* A second bind to an address and port in use fails with EADDRINUSE. */
     bool has_exclusive_bind;
+    /* Real time a cell's virtual clock waits before each jump, once the peer has delivered
+     * all it has, for what may still be inside the kernel (loop.h). */
+    int idle_grace_ms;
     /* The peer's capture is the only one: both ends see one link (cell_local_wire reads it). */
     bool shared_capture;
     /* Whether this machine can run the lane; if not, why (cells are skipped with it). */

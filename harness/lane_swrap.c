@@ -102,6 +102,9 @@ const struct lane lane_swrap = {
     .has_icmp = false,
     /* bind() unlinks the socket file of whoever holds the address and takes the port over. */
     .has_exclusive_bind = false,
+    /* A send is in the receiver's queue, or has failed, when it returns: nothing is in flight
+     * once the peer says so. */
+    .idle_grace_ms = 0,
     .shared_capture = false,
     .available = swrap_available,
     .enter_cell = swrap_enter_cell,

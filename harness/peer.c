@@ -2,7 +2,8 @@
 
 #include <errno.h>
 #include <net/if.h>
-#include <pcap/pcap.h>
+#include <linux/if_packet.h>
+#include <net/ethernet.h>
 #include <stdarg.h>
 #include <poll.h>
 #include <stdbool.h>
@@ -14,6 +15,7 @@
 #include "../transports/addr.h"
 #include "../transports/transport.h"
 #include "../transports/coap/codec.h"
+#include "pcapfile.h"
 
 #define PEER_MAX_SOCKETS   16
 #define PEER_IDLE_LIMIT_MS 120000 /* the cell died without saying quit */
@@ -50,8 +52,9 @@ struct peer {
     size_t count;
     int control;
     uint16_t next_mid;
-    pcap_t *capture; /* a live capture of the peer's link, or NULL */
-    pcap_dumper_t *dumper;
+    int capture; /* a packet socket on the peer's link, or -1 */
+    struct pcapfile_writer capture_file;
+    char capture_trouble[128]; /* what went wrong with the capture, reported at the next sync */
 };
 
 /* Malformed datagrams, one per class the codec rejects (E5). */
@@ -295,13 +298,63 @@ static void handle_datagram(struct peer *p, struct peer_socket *ps)
     }
 }
 
+/* "udp or icmp or icmp6", as libpcap's filter says it (the loader skips anything else). */
+static bool carries_udp_or_icmp(const uint8_t *frame, size_t len)
+{
+    if (len < ETHER_HDR_LEN)
+        return false;
+    uint16_t type = (uint16_t)(frame[12] << 8 | frame[13]);
+    if (type == ETHERTYPE_IP)
+        return len >= ETHER_HDR_LEN + 20 && (frame[23] == IPPROTO_UDP || frame[23] == IPPROTO_ICMP);
+    if (type != ETHERTYPE_IPV6 || len < ETHER_HDR_LEN + 40)
+        return false;
+    /* a fragment's header says what it is a piece of (the 2000-byte answer of E4 is one) */
+    uint8_t next = frame[20];
+    if (next == IPPROTO_FRAGMENT && len >= ETHER_HDR_LEN + 48)
+        next = frame[ETHER_HDR_LEN + 40];
+    return next == IPPROTO_UDP || next == IPPROTO_ICMPV6;
+}
+
+/* Writes every frame the packet socket holds, with the kernel's time of it. */
 static void capture_flush(struct peer *p)
 {
-    if (p->capture == NULL)
+    static uint8_t frame[65536];
+    if (p->capture < 0)
         return;
-    while (pcap_dispatch(p->capture, -1, pcap_dump, (u_char *)p->dumper) > 0)
-        ;
-    pcap_dump_flush(p->dumper);
+    for (;;) {
+        union {
+            struct cmsghdr align;
+            char bytes[CMSG_SPACE(sizeof(struct timespec))];
+        } control;
+        struct iovec iov = {.iov_base = frame, .iov_len = sizeof frame};
+        struct msghdr msg = {.msg_iov = &iov,
+                             .msg_iovlen = 1,
+                             .msg_control = control.bytes,
+                             .msg_controllen = sizeof control.bytes};
+        ssize_t n = recvmsg(p->capture, &msg, MSG_DONTWAIT | MSG_TRUNC);
+        if (n < 0)
+            break;
+        struct timespec ts = {0};
+        struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+        if (c != NULL && c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS)
+            memcpy(&ts, CMSG_DATA(c), sizeof ts);
+        else
+            clock_gettime(CLOCK_REALTIME, &ts);
+        uint32_t caplen = (size_t)n < sizeof frame ? (uint32_t)n : (uint32_t)sizeof frame;
+        if (carries_udp_or_icmp(frame, caplen) &&
+            pcapfile_write(&p->capture_file, &ts, frame, caplen, (uint32_t)n) != 0)
+            snprintf(p->capture_trouble, sizeof p->capture_trouble, "cannot write the capture: %s",
+                     strerror(errno));
+    }
+    struct tpacket_stats stats;
+    socklen_t len = sizeof stats;
+    if (getsockopt(p->capture, SOL_PACKET, PACKET_STATISTICS, &stats, &len) == 0 &&
+        stats.tp_drops > 0)
+        snprintf(p->capture_trouble, sizeof p->capture_trouble,
+                 "the capture lost %u frames (its socket buffer was full)", stats.tp_drops);
+    if (pcapfile_flush(&p->capture_file) != 0)
+        snprintf(p->capture_trouble, sizeof p->capture_trouble, "cannot write the capture: %s",
+                 strerror(errno));
 }
 
 /* Handles every datagram already queued on any socket, and writes what the link carried. */
@@ -406,16 +459,26 @@ static int set_behaviour(struct peer *p, const char *what)
 /* Returns false on quit or when the cell went away. */
 static bool handle_control(struct peer *p)
 {
-    char line[16384];
-    ssize_t n = read(p->control, line, sizeof line - 1);
-    if (n <= 0)
-        return false;
+    /* One command at a time (the cell waits for each reply), but a long one may take more
+     * than one read of the stream. */
+    static char line[16384];
+    size_t n = 0;
+    do {
+        ssize_t got = read(p->control, line + n, sizeof line - 1 - n);
+        if (got <= 0)
+            return false;
+        n += (size_t)got;
+    } while (n < sizeof line - 1 && line[n - 1] != '\n');
     line[n] = '\0';
     if (strncmp(line, "send ", 5) == 0) {
         command_send(p, line + 5);
     } else if (strncmp(line, "sync", 4) == 0) {
         drain(p);
-        say(p, "ok");
+        /* A capture with a hole cannot vouch for the wire: the cell must not trust it. */
+        if (p->capture_trouble[0] != '\0')
+            say(p, "err %d %s", EIO, p->capture_trouble);
+        else
+            say(p, "ok");
     } else if (strncmp(line, "behave ", 7) == 0) {
         say(p, set_behaviour(p, line + 7) == 0 ? "ok" : "err 22 unknown behaviour");
     } else if (strncmp(line, "quit", 4) == 0) {
@@ -466,8 +529,7 @@ static void run(struct peer *p)
         for (size_t i = 0; i < p->count; i++)
             pfds[i] = (struct pollfd){.fd = p->sockets[i].fd, .events = POLLIN};
         pfds[p->count] = (struct pollfd){.fd = p->control, .events = POLLIN};
-        pfds[p->count + 1] = (struct pollfd){
-            .fd = p->capture ? pcap_get_selectable_fd(p->capture) : -1, .events = POLLIN};
+        pfds[p->count + 1] = (struct pollfd){.fd = p->capture, .events = POLLIN};
         int ready = poll(pfds, p->count + 2, PEER_IDLE_LIMIT_MS);
         if (ready == 0) {
             fprintf(stderr, "peer: no traffic and no command for %d ms, exiting\n",
@@ -486,23 +548,23 @@ static void run(struct peer *p)
     }
 }
 
+/* A live capture of the peer's link: a packet socket sees every frame the veth carries, both
+ * ways. Its buffer is made large, and losses are reported (capture_flush). */
 static int start_capture(struct peer *p, const char *ifname, const char *path)
 {
-    char errbuf[PCAP_ERRBUF_SIZE];
-    struct bpf_program filter;
-    p->capture = pcap_create(ifname, errbuf);
-    /* Immediate mode: a packet is readable as soon as it crossed the link, so `sync` sees it. */
-    if (p->capture == NULL || pcap_set_snaplen(p->capture, 65535) != 0 ||
-        pcap_set_immediate_mode(p->capture, 1) != 0 || pcap_activate(p->capture) < 0 ||
-        pcap_setnonblock(p->capture, 1, errbuf) != 0 ||
-        pcap_compile(p->capture, &filter, "udp or icmp or icmp6", 1, PCAP_NETMASK_UNKNOWN) != 0 ||
-        pcap_setfilter(p->capture, &filter) != 0 ||
-        (p->dumper = pcap_dump_open(p->capture, path)) == NULL) {
-        fprintf(stderr, "peer: cannot capture on %s: %s\n", ifname,
-                p->capture ? pcap_geterr(p->capture) : errbuf);
+    unsigned ifindex = if_nametoindex(ifname);
+    int on = 1, buffer = 4 << 20;
+    p->capture = socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, htons(ETH_P_ALL));
+    struct sockaddr_ll link = {
+        .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ALL), .sll_ifindex = (int)ifindex};
+    if (ifindex == 0 || p->capture < 0 ||
+        bind(p->capture, (struct sockaddr *)&link, sizeof link) != 0 ||
+        setsockopt(p->capture, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0 ||
+        setsockopt(p->capture, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0 ||
+        pcapfile_create(&p->capture_file, path, LINKTYPE_ETHERNET, 65535) != 0) {
+        fprintf(stderr, "peer: cannot capture on %s: %s\n", ifname, strerror(errno));
         return -1;
     }
-    pcap_freecode(&filter);
     return 0;
 }
 
@@ -572,6 +634,7 @@ int peer_main(int argc, char **argv)
         return 2;
     }
     p.control = atoi(argv[2]);
+    p.capture = -1;
     p.next_mid = (uint16_t)getpid();
     for (i = 3; i + 1 < argc && argv[i][0] == '-'; i += 2) {
         if (strcmp(argv[i], "--capture") == 0 && i + 2 < argc) {
@@ -598,10 +661,12 @@ int peer_main(int argc, char **argv)
     say(&p, "ready");
     run(&p);
     capture_flush(&p);
-    if (p.dumper != NULL)
-        pcap_dump_close(p.dumper);
+    if (p.capture >= 0)
+        pcapfile_finish(&p.capture_file);
     for (size_t k = 0; k < p.count; k++)
         close(p.sockets[k].fd);
-    /* _exit: socket_wrapper's destructor must not touch files of other processes. */
+    /* _exit: socket_wrapper's destructor must not touch files of other processes, and the
+     * cell's own exit handlers (it is forked from the cell) are not the peer's. */
+    fflush(NULL);
     _exit(0);
 }

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define ENTRY_TEXT_MAX       64
 #define TERMINAL_LABEL_WIDTH 48
@@ -29,6 +30,15 @@ struct matrix {
 };
 
 typedef const char *(*cell_key)(const struct cell_result *cell);
+
+const char *const cell_phase_names[PHASE_COUNT] = {"spawn", "lane", "peer", "body", "teardown"};
+
+double cell_clock_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
 
 const char *cell_status_name(enum cell_status status)
 {
@@ -803,13 +813,33 @@ static int write_tap(FILE *f, const struct cell_result *results, size_t n,
     return 0;
 }
 
+/* For scripts/bench: where each cell's time went. */
+static int write_timings(FILE *f, const struct cell_result *results, size_t n,
+                         const struct report_totals *totals)
+{
+    (void)totals;
+    fputs("cell\tlane\tstatus\tseconds", f);
+    for (int p = 0; p < PHASE_COUNT; p++)
+        fprintf(f, "\t%s_ms", cell_phase_names[p]);
+    fputc('\n', f);
+    for (size_t i = 0; i < n; i++) {
+        fprintf(f, "%s\t%s\t%s\t%.4f", results[i].name, results[i].lane,
+                cell_status_name(results[i].status), results[i].seconds);
+        for (int p = 0; p < PHASE_COUNT; p++)
+            fprintf(f, "\t%.3f", results[i].phase_ms[p]);
+        fputc('\n', f);
+    }
+    return 0;
+}
+
 int report_write(const char *dir, const struct cell_result *results, size_t n,
                  const struct report_totals *totals)
 {
     struct report_totals t = effective_totals(results, n, totals);
     if (write_file(dir, "summary.md", write_summary, results, n, &t) != 0 ||
         write_file(dir, "junit.xml", write_junit, results, n, &t) != 0 ||
-        write_file(dir, "results.tap", write_tap, results, n, &t) != 0)
+        write_file(dir, "results.tap", write_tap, results, n, &t) != 0 ||
+        write_file(dir, "timings.tsv", write_timings, results, n, &t) != 0)
         return -1;
     return 0;
 }

@@ -12,6 +12,19 @@ enum cell_status { CELL_PASS, CELL_FAIL, CELL_SKIP, CELL_ERROR /* crash or timeo
 #define CELL_TEXT_MAX     1024
 #define CELL_OBSERVED_MAX 256
 
+/* Where a cell's wall time goes, from the runner's fork to its reaping the cell. */
+enum cell_phase {
+    PHASE_SPAWN,    /* fork and exec of the cell, without the lane */
+    PHASE_LANE,     /* the lane's set-up of the cell's network and environment */
+    PHASE_PEER,     /* until the reference peer is ready */
+    PHASE_BODY,     /* the scenario */
+    PHASE_TEARDOWN, /* closing, the peer's exit, the result, reaping, the lane's cleanup */
+    PHASE_COUNT
+};
+extern const char *const cell_phase_names[PHASE_COUNT];
+/* Milliseconds on CLOCK_MONOTONIC: one clock for every process of a run. */
+double cell_clock_ms(void);
+
 struct cell_result {
     char name[CELL_NAME_MAX]; /* "<transport>/<scenario>/<kind>@<lane>" */
     char transport[48];
@@ -23,6 +36,7 @@ struct cell_result {
     char reason[CELL_TEXT_MAX];       /* failure message or skip reason ("" on pass) */
     char observed[CELL_OBSERVED_MAX]; /* "key=value; ..." the cell recorded, compared by lane */
     double seconds;
+    double phase_ms[PHASE_COUNT]; /* all 0 when the cell reported no timing (a crash) */
     char pcap[512];   /* path of the retained capture relative to the report dir, "" if none */
     char output[512]; /* path of the cell's output log relative to the report dir, "" if none */
 };
@@ -34,7 +48,8 @@ struct report_totals {
     double wall_seconds; /* of the whole run */
 };
 
-/* Writes dir/summary.md, dir/junit.xml and dir/results.tap. Returns 0 or -1 (errno set). */
+/* Writes dir/summary.md, dir/junit.xml, dir/results.tap and dir/timings.tsv (a line per cell:
+ * name, lane, status, seconds, then each phase in ms). Returns 0 or -1 (errno set). */
 int report_write(const char *dir, const struct cell_result *results, size_t n,
                  const struct report_totals *totals);
 

@@ -126,6 +126,7 @@ struct slot {
     pid_t pid;
     int pidfd;
     double started, deadline;
+    double forked_ms; /* cell_clock_ms() just before the fork */
     char dir[1024];
     char scratch[64];  /* short: socket_wrapper puts AF_UNIX socket files in it */
     char instance[32]; /* "<runner pid>x<slot>": names the cell's network resources */
@@ -164,8 +165,14 @@ static void exec_cell(const struct lane *lane, const char *name, const struct sl
     if (out < 0 || dup2(out, STDOUT_FILENO) < 0 || dup2(out, STDERR_FILENO) < 0)
         _exit(125);
     close(out);
-    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap, slot->instance) != 0 ||
+    double lane_start = cell_clock_ms();
+    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap, slot->instance) != 0)
+        _exit(125);
+    char lane_times[64];
+    snprintf(lane_times, sizeof lane_times, "%.3f %.3f", lane_start, cell_clock_ms());
+    if (setenv(CELL_LANE_TIMES_ENV, lane_times, 1) != 0 ||
         (run_options->seed && setenv("COAPMX_SEED", run_options->seed, 1) != 0) ||
+        (run_options->keep_pcaps && setenv(CELL_KEEP_ENV, "1", 1) != 0) ||
         (run_options->protocol && setenv("COAPMX_PROTOCOL", run_options->protocol, 1) != 0) ||
         coapmx_self_path(self, sizeof self) == NULL)
         _exit(125);
@@ -194,13 +201,15 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
         return -1;
     }
     artifact_paths(slot->dir, cell->name, &slot->paths);
-    snprintf(slot->scratch, sizeof slot->scratch, "/tmp/coapmx-%d-%zu", (int)getpid(), slot->index);
+    snprintf(slot->scratch, sizeof slot->scratch, ARTIFACT_SCRATCH_PREFIX "%dx%zu", (int)getpid(),
+             slot->index);
     artifact_remove_tree(slot->scratch);
     if (mkdir(slot->scratch, 0700) != 0) {
         fprintf(stderr, "coapmx: cannot create %s: %s\n", slot->scratch, strerror(errno));
         return -1;
     }
     fflush(NULL);
+    slot->forked_ms = cell_clock_ms();
     pid_t pid = fork();
     if (pid < 0)
         return -1;
@@ -223,6 +232,27 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
     return 0;
 }
 
+/* "timing <lane start> <lane end> <main> <peer ready> <body start> <body end>"; teardown is
+ * filled in once the cell is reaped. */
+static void read_timing(FILE *f, const struct slot *slot, struct cell_result *r)
+{
+    double lane_start, lane_end, main_ms, peer_ms, body_start, body_end;
+    char line[256];
+    if (fgets(line, sizeof line, f) == NULL ||
+        sscanf(line, "timing %lf %lf %lf %lf %lf %lf", &lane_start, &lane_end, &main_ms, &peer_ms,
+               &body_start, &body_end) != 6 ||
+        lane_start <= 0)
+        return;
+    if (peer_ms <= 0) /* the cell could not be set up */
+        return;
+    r->phase_ms[PHASE_SPAWN] = (lane_start - slot->forked_ms) + (main_ms - lane_end);
+    r->phase_ms[PHASE_LANE] = lane_end - lane_start;
+    r->phase_ms[PHASE_PEER] = peer_ms - main_ms;
+    /* A skip before the body (a lane that cannot carry it) has no body. */
+    r->phase_ms[PHASE_BODY] = body_end > body_start && body_start > 0 ? body_end - body_start : 0;
+    r->phase_ms[PHASE_TEARDOWN] = body_end > 0 ? body_end : peer_ms; /* until reaped */
+}
+
 static void read_result(const struct slot *slot, int wait_status, struct cell_result *r)
 {
     char line[CELL_TEXT_MAX + 32] = "", after[64] = "";
@@ -240,6 +270,7 @@ static void read_result(const struct slot *slot, int wait_status, struct cell_re
         if (fgets(r->observed, sizeof r->observed, f) == NULL)
             r->observed[0] = '\0';
         r->observed[strcspn(r->observed, "\n")] = '\0';
+        read_timing(f, slot, r);
     }
     if (f != NULL)
         fclose(f);
@@ -300,6 +331,8 @@ static void finish_cell(const struct runner_options *opt, struct slot *slot, boo
         read_result(slot, status, r);
     }
     retain_artifacts(opt, slot, r);
+    if (r->phase_ms[PHASE_TEARDOWN] > 0) /* from the body's end (as the cell said) to here */
+        r->phase_ms[PHASE_TEARDOWN] = cell_clock_ms() - r->phase_ms[PHASE_TEARDOWN];
     slot->busy = false;
 }
 

@@ -20,14 +20,11 @@ struct timer {
     void *arg;
 };
 
-/* Real time granted on a virtual clock before a jump, for events already on their way (an ICMP
- * error, a datagram crossing a veth): poll returns as soon as one arrives. */
-#define VIRTUAL_GRACE_MS 5
-
 struct coapmx_loop {
     struct coapmx_clock *clock;
     void (*idle_hook)(void *arg);
     void *idle_arg;
+    int idle_grace_ms;
     struct fd_watch *watches;
     size_t watch_count, watch_cap;
     struct timer *timers;
@@ -60,10 +57,12 @@ void coapmx_clock_virtual_init(struct coapmx_clock *clock, uint64_t start_ms)
         (struct coapmx_clock){.now_ms = virtual_now_ms, .is_virtual = true, .virtual_ms = start_ms};
 }
 
-void coapmx_loop_set_idle_hook(struct coapmx_loop *loop, void (*hook)(void *arg), void *arg)
+void coapmx_loop_set_idle_hook(struct coapmx_loop *loop, void (*hook)(void *arg), void *arg,
+                               int grace_ms)
 {
     loop->idle_hook = hook;
     loop->idle_arg = arg;
+    loop->idle_grace_ms = grace_ms;
 }
 
 struct coapmx_loop *coapmx_loop_new(struct coapmx_clock *clock)
@@ -217,7 +216,7 @@ static int run_once_virtual(struct coapmx_loop *loop)
     int ran = poll_and_dispatch(loop, 0);
     if (ran == 0 && loop->idle_hook != NULL) {
         loop->idle_hook(loop->idle_arg);
-        ran = poll_and_dispatch(loop, VIRTUAL_GRACE_MS);
+        ran = poll_and_dispatch(loop, loop->idle_grace_ms);
     }
     if (ran != 0)
         return ran < 0 ? -1 : ran + run_due_timers(loop);

@@ -38,8 +38,11 @@ uint64_t coapmx_loop_timer(struct coapmx_loop *loop, uint64_t delay_ms, coapmx_t
 void coapmx_loop_cancel(struct coapmx_loop *loop, uint64_t timer_id);
 
 /* Virtual clocks only: called when nothing is ready, before time jumps, so that whoever else
- * takes part (a peer process) can deliver what is in flight. */
-void coapmx_loop_set_idle_hook(struct coapmx_loop *loop, void (*hook)(void *arg), void *arg);
+ * takes part (a peer process) can deliver what is in flight; then up to grace_ms of real time
+ * pass for what the hook cannot vouch for (an ICMP error or a datagram still inside a kernel),
+ * and poll returns as soon as one arrives. */
+void coapmx_loop_set_idle_hook(struct coapmx_loop *loop, void (*hook)(void *arg), void *arg,
+                               int grace_ms);
 
 /* One iteration: waits at most max_wait_ms (less if a timer is due), dispatches what is ready.
  * On a virtual clock it waits only a short real grace and then jumps to the next timer.

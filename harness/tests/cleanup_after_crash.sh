@@ -6,7 +6,6 @@ selfcheck=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-ours() { ip netns list 2>/dev/null | grep -c "^cmx$1" || true; }
 
 # 1. Crashing cells on every lane: reported as errors with the signal, and cleaned up.
 set +e
@@ -17,8 +16,9 @@ set -e
 grep -q "crashed with signal 6" "$work/crash/summary.md" || fail "the crash is not reported"
 echo "crashing cells reported: $(grep -c 'crashed with signal 6' "$work/crash/junit.xml") in junit.xml"
 
-# 2. A runner killed while its cell hangs: the cell dies with it (parent-death signal), and the
-#    next run removes the namespaces and scratch directories it left.
+# 2. A runner killed while its cell hangs: the cell and its peer die with it (parent-death
+#    signal), and so do the network namespaces only they held; the next run removes the scratch
+#    directories.
 lane_netns=$( [ "$(id -u)" -eq 0 ] && echo yes || echo no )
 cell=mutant-hangs/N2-hostinfo-v6/v6@swrap
 [ $lane_netns = yes ] && cell=mutant-hangs/N2-hostinfo-v6/v6@netns
@@ -30,20 +30,32 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 grep -qs "hostinfo" "$work"/hang/cells/*/output.txt || fail "the hanging cell never started"
+# The namespaces the cell and its peer live in (the peer is a fork of the cell).
+namespaces=$(for pid in $(pgrep -f "__cell $cell"); do readlink "/proc/$pid/ns/net"; done | sort -u)
+own=$(readlink /proc/self/ns/net)
+cell_namespaces=$(echo "$namespaces" | grep -vxF "$own" || true)
+[ $lane_netns = no ] || [ "$(echo "$cell_namespaces" | grep -c net:)" -ge 1 ] ||
+  fail "the netns cell does not run in a namespace of its own"
 kill -9 $runner
 wait $runner 2>/dev/null || true
-left_dirs=$( (compgen -G "/tmp/coapmx-${runner}x*" || true) | wc -l)
-left_ns=$(ours "${runner}x")
-echo "after killing runner $runner: $left_ns namespaces and $left_dirs scratch dirs left"
-[ $lane_netns = no ] || [ "$left_ns" -ge 1 ] || fail "expected the dead runner's namespaces to remain until reaped"
 for _ in $(seq 100); do
   pgrep -f "__cell $cell" >/dev/null || break
   sleep 0.05
 done
 ! pgrep -f "__cell $cell" >/dev/null || fail "the hung cell outlived its runner"
+# Nothing refers to the cell's namespaces any more (no process in them, no descriptor of
+# them), so the kernel has freed them.
+for ns in $cell_namespaces; do
+  if find /proc/[0-9]*/ns/net /proc/[0-9]*/fd -maxdepth 1 -lname "$ns" 2>/dev/null | grep -q .; then
+    fail "namespace $ns of the dead cell is still referenced"
+  fi
+done
+echo "after killing runner $runner: its cell, its peer and $(echo "$cell_namespaces" | grep -c net: || true) namespaces are gone"
+left_dirs=$( (compgen -G "/tmp/coapmx-${runner}x*" || true) | wc -l)
+[ "$left_dirs" -ge 1 ] || fail "expected the dead runner's scratch directory to remain until reaped"
 "$selfcheck" run --transport mutant-crashes --exact mutant-crashes/N1-hostinfo-v4/v4@swrap \
   --report "$work/reap" --quiet >/dev/null || true
-[ "$(ours "${runner}x")" -eq 0 ] || fail "namespaces of the dead runner were not reaped"
 ! compgen -G "/tmp/coapmx-${runner}x*" >/dev/null || fail "scratch dirs of the dead runner were not reaped"
 [ "$(ip -o link show 2>/dev/null | grep -c ' cmx-')" -eq 0 ] || fail "a veth of ours is left in the root namespace"
+! ls /run/netns 2>/dev/null | grep -q '^cmx' || fail "a named namespace of ours is left"
 echo "the next run reaped everything the dead runner left"

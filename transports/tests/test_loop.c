@@ -148,7 +148,7 @@ static void events_come_before_virtual_time(void **state)
     struct readable r = {.fd = pair[0]};
     struct fired f = {.loop = loop};
     coapmx_loop_watch(loop, pair[0], POLLIN, on_readable, &r);
-    coapmx_loop_set_idle_hook(loop, idle_hook_delivers_before_time_jumps, &pair[1]);
+    coapmx_loop_set_idle_hook(loop, idle_hook_delivers_before_time_jumps, &pair[1], 5);
     coapmx_loop_timer(loop, 2000, fire_1, &f);
     assert_true(coapmx_loop_run_until(loop, one_seen, &r, 10000));
     assert_int_equal(clock.virtual_ms, 0); /* the event came first: no time passed */

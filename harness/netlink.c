@@ -1,0 +1,214 @@
+#include "netlink.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libmnl/libmnl.h>
+#include <linux/if_addr.h>
+#include <linux/if_link.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+struct nl {
+    struct mnl_socket *sock;
+    unsigned seq, portid;
+    char buf[8192]; /* MNL_SOCKET_BUFFER_SIZE at most */
+};
+
+static int report(const char *what, const char *detail)
+{
+    fprintf(stderr, "netns lane: %s%s%s: %s\n", what, detail ? " " : "", detail ? detail : "",
+            strerror(errno));
+    return -1;
+}
+
+int nl_netns_new(void)
+{
+    int here = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+    if (here < 0)
+        return report("cannot open the current network namespace", NULL);
+    int fd = -1;
+    if (unshare(CLONE_NEWNET) != 0)
+        report("cannot create a network namespace", NULL);
+    else if ((fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC)) < 0)
+        report("cannot open the new network namespace", NULL);
+    if (setns(here, CLONE_NEWNET) != 0) {
+        report("cannot return to the network namespace it was in", NULL);
+        if (fd >= 0)
+            close(fd);
+        fd = -1;
+    }
+    close(here);
+    return fd;
+}
+
+int nl_netns_enter(int netns_fd)
+{
+    return setns(netns_fd, CLONE_NEWNET) == 0 ? 0
+                                              : report("cannot enter a network namespace", NULL);
+}
+
+struct nl *nl_open(void)
+{
+    struct nl *nl = calloc(1, sizeof *nl);
+    if (nl == NULL)
+        return report("out of memory", NULL), NULL;
+    nl->sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    if (nl->sock == NULL || mnl_socket_bind(nl->sock, 0, MNL_SOCKET_AUTOPID) != 0) {
+        report("cannot open an rtnetlink socket", NULL);
+        nl_close(nl);
+        return NULL;
+    }
+    nl->portid = mnl_socket_get_portid(nl->sock);
+    nl->seq = (unsigned)time(NULL);
+    return nl;
+}
+
+void nl_close(struct nl *nl)
+{
+    if (nl == NULL)
+        return;
+    if (nl->sock != NULL)
+        mnl_socket_close(nl->sock);
+    free(nl);
+}
+
+static struct nlmsghdr *start(struct nl *nl, uint16_t type, uint16_t flags)
+{
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(nl->buf);
+    nlh->nlmsg_type = type;
+    nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+    nlh->nlmsg_seq = ++nl->seq;
+    return nlh;
+}
+
+/* Sends the request and waits for the kernel's acknowledgement. */
+static int transact(struct nl *nl, struct nlmsghdr *nlh, const char *what, const char *detail)
+{
+    if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
+        return report(what, detail);
+    int rc;
+    do {
+        ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof nl->buf);
+        if (n < 0)
+            return report(what, detail);
+        rc = mnl_cb_run(nl->buf, (size_t)n, nl->seq, nl->portid, NULL, NULL);
+    } while (rc == MNL_CB_OK);
+    return rc < 0 ? report(what, detail) : 0;
+}
+
+static int index_of(const char *ifname)
+{
+    unsigned index = if_nametoindex(ifname);
+    if (index == 0)
+        return report("no interface", ifname);
+    return (int)index;
+}
+
+int nl_veth_add(struct nl *nl, const char *name, const char *peer_name, int peer_netns_fd)
+{
+    struct nlmsghdr *nlh = start(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+    ifi->ifi_family = AF_UNSPEC;
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+    struct nlattr *linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+    mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
+    struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
+    struct nlattr *peer = mnl_attr_nest_start(nlh, VETH_INFO_PEER);
+    /* The peer's own link message header, then its attributes. */
+    struct ifinfomsg *peer_ifi = (struct ifinfomsg *)((char *)nlh + nlh->nlmsg_len);
+    memset(peer_ifi, 0, sizeof *peer_ifi);
+    nlh->nlmsg_len += MNL_ALIGN(sizeof *peer_ifi);
+    mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
+    mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
+    mnl_attr_nest_end(nlh, peer);
+    mnl_attr_nest_end(nlh, data);
+    mnl_attr_nest_end(nlh, linkinfo);
+    return transact(nl, nlh, "cannot create the veth pair", name);
+}
+
+int nl_link_up(struct nl *nl, const char *ifname)
+{
+    int index = index_of(ifname);
+    if (index < 0)
+        return -1;
+    struct nlmsghdr *nlh = start(nl, RTM_NEWLINK, 0);
+    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = index;
+    ifi->ifi_flags = IFF_UP;
+    ifi->ifi_change = IFF_UP;
+    return transact(nl, nlh, "cannot bring up", ifname);
+}
+
+static int parse_address(const char *literal, int *family, unsigned char *bytes)
+{
+    if (inet_pton(AF_INET, literal, bytes) == 1) {
+        *family = AF_INET;
+        return 4;
+    }
+    if (inet_pton(AF_INET6, literal, bytes) == 1) {
+        *family = AF_INET6;
+        return 16;
+    }
+    errno = EINVAL;
+    return report("not an address literal:", literal);
+}
+
+int nl_addr_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix)
+{
+    unsigned char bytes[16];
+    int family, len = parse_address(literal, &family, bytes), index = index_of(ifname);
+    if (len < 0 || index < 0)
+        return -1;
+    struct nlmsghdr *nlh = start(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
+    struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
+    ifa->ifa_family = (unsigned char)family;
+    ifa->ifa_prefixlen = (unsigned char)prefix;
+    ifa->ifa_flags = IFA_F_NODAD | IFA_F_PERMANENT;
+    ifa->ifa_scope = family == AF_INET6 && bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80
+                         ? RT_SCOPE_LINK
+                         : RT_SCOPE_UNIVERSE;
+    ifa->ifa_index = (unsigned)index;
+    mnl_attr_put(nlh, IFA_LOCAL, (size_t)len, bytes);
+    mnl_attr_put(nlh, IFA_ADDRESS, (size_t)len, bytes);
+    return transact(nl, nlh, "cannot add the address", literal);
+}
+
+int nl_route_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix)
+{
+    unsigned char bytes[16];
+    int family, len = parse_address(literal, &family, bytes), index = index_of(ifname);
+    if (len < 0 || index < 0)
+        return -1;
+    struct nlmsghdr *nlh = start(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
+    struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
+    rtm->rtm_family = (unsigned char)family;
+    rtm->rtm_dst_len = (unsigned char)prefix;
+    rtm->rtm_table = RT_TABLE_MAIN;
+    rtm->rtm_protocol = RTPROT_BOOT;
+    rtm->rtm_scope = RT_SCOPE_LINK;
+    rtm->rtm_type = RTN_UNICAST;
+    mnl_attr_put(nlh, RTA_DST, (size_t)len, bytes);
+    mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)index);
+    return transact(nl, nlh, "cannot add the route to", literal);
+}
+
+int nl_sysctl(const char *name, const char *value)
+{
+    char path[256];
+    snprintf(path, sizeof path, "/proc/sys/%s", name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    size_t len = strlen(value);
+    bool ok = fd >= 0 && write(fd, value, len) == (ssize_t)len;
+    if (fd >= 0)
+        close(fd);
+    return ok ? 0 : report("cannot set", name);
+}
