@@ -255,14 +255,21 @@ static int start_peer(struct cell *cx)
     return 0;
 }
 
-static void stop_peer(struct cell *cx)
+/* Tells the peer to quit. Waiting for it to flush its capture and exit matters only where the
+ * capture is kept (a failure, --keep-pcaps); otherwise the runner's kill of the cell's process
+ * group ends it. */
+static void stop_peer(struct cell *cx, bool wait)
 {
     if (cx->peer_pid <= 0)
         return;
     char line[64];
-    if (write(cx->control, "quit\n", 5) == 5)
+    if (write(cx->control, "quit\n", 5) == 5 && wait)
         (void)peer_read_line(cx, line, sizeof line, PEER_STOP_MS); /* returns at EOF */
     close(cx->control);
+    if (!wait) {
+        cx->peer_pid = 0;
+        return;
+    }
     int status;
     if (waitpid(cx->peer_pid, &status, WNOHANG) == 0) {
         kill(cx->peer_pid, SIGKILL);
@@ -751,14 +758,14 @@ int cell_main(const struct coapmx_registry *registry, int argc, char **argv)
     artifact_paths(cx.dir, cx.name, &cx.paths);
     if (kind_host(cx.kind, cx.lane, cx.host, sizeof cx.host) != 0 || start_peer(&cx) != 0) {
         snprintf(cx.reason, sizeof cx.reason, "cannot set up the cell (see output)");
-        stop_peer(&cx);
+        stop_peer(&cx, true);
         write_result(&cx, CELL_ERROR);
         return 1;
     }
     cx.peer_ready_ms = cell_clock_ms();
     if (configure_protocol(&cx) != 0) {
         write_result(&cx, CELL_ERROR);
-        stop_peer(&cx);
+        stop_peer(&cx, true);
         return 1;
     }
     coapmx_clock_virtual_init(&cx.clock, CELL_CLOCK_START_MS);
@@ -773,9 +780,9 @@ int cell_main(const struct coapmx_registry *registry, int argc, char **argv)
                                         .teardown_func = close_everything,
                                         .initial_state = &cx}};
     int failed = _cmocka_run_group_tests(cx.name, tests, 1, NULL, NULL);
-    stop_peer(&cx);
-    coapmx_loop_free(cx.loop);
     enum cell_status status = cx.skipped ? CELL_SKIP : failed || cx.failed ? CELL_FAIL : CELL_PASS;
+    stop_peer(&cx, status == CELL_FAIL || getenv(CELL_KEEP_ENV) != NULL);
+    coapmx_loop_free(cx.loop);
     if (status == CELL_FAIL && cx.reason[0] == '\0')
         snprintf(cx.reason, sizeof cx.reason, "failed (see output)");
     write_result(&cx, status);

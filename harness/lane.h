@@ -31,7 +31,14 @@ struct lane {
     bool shared_capture;
     /* Whether this machine can run the lane; if not, why (cells are skipped with it). */
     bool (*available)(const struct lane *lane, char *why, size_t why_cap);
-    /* In the runner's child, before exec'ing the cell: the cell's network and environment.
+    /* Before the process that runs the lane's cells is exec'd (a lane runner, or one cell
+     * under --wrap): what every cell of the lane shares, such as the preloaded wrappers and
+     * the hosts file, which a preloaded library reads only once. */
+    int (*prepare_runner)(const struct lane *lane);
+    /* In the lane runner once, after that exec: whatever every cell would otherwise set up for
+     * itself and can inherit instead (socket_wrapper's tables). */
+    void (*warm_runner)(const struct lane *lane);
+    /* In the runner's child, before it runs the cell: the cell's own network and environment.
      * `scratch` is an empty directory with a short path (AF_UNIX paths are limited to 108
      * bytes), removed by the runner after the cell; `instance` names this run of the cell
      * uniquely on the machine ("<runner pid>x<slot>"). */

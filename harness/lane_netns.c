@@ -85,14 +85,23 @@ static int netns_enter_cell(const struct lane *lane, const char *scratch, const 
     /* The peer's namespace must survive the exec into the cell. */
     if (rc != 0 || fcntl(peer, F_SETFD, 0) != 0)
         return -1;
+    return setenv(PEER_FD_ENV, fd_text, 1) != 0 ? -1 : 0;
+}
+
+static int netns_prepare_runner(const struct lane *lane)
+{
     unsetenv("SOCKET_WRAPPER_DIR");
     unsetenv("SOCKET_WRAPPER_PCAP_FILE");
     /* Host names still come from our hosts file only, never from DNS. */
     return lane_set_preload(COAPMX_NSS_WRAPPER_SO) ||
-                   setenv("NSS_WRAPPER_HOSTS", lane->hosts_file, 1) ||
-                   setenv(PEER_FD_ENV, fd_text, 1)
+                   setenv("NSS_WRAPPER_HOSTS", lane->hosts_file, 1)
                ? -1
                : 0;
+}
+
+static void netns_nothing_to_warm(const struct lane *lane)
+{
+    (void)lane;
 }
 
 static int netns_enter_peer(const struct lane *lane, const char *peer_pcap)
@@ -137,6 +146,8 @@ const struct lane lane_netns = {
     .idle_grace_ms = 5,
     .shared_capture = true,
     .available = netns_available,
+    .prepare_runner = netns_prepare_runner,
+    .warm_runner = netns_nothing_to_warm,
     .enter_cell = netns_enter_cell,
     .enter_peer = netns_enter_peer,
     .cleanup = netns_nothing_to_clean,

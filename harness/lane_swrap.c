@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "artifacts.h"
@@ -15,7 +17,7 @@
 
 #define SWRAP_CLIENT_IFACE "20"
 #define SWRAP_PEER_IFACE   "10"
-/* socket_wrapper maps and touches a table of this many sockets when a process starts: about
+/* socket_wrapper maps and touches a table of this many sockets when it sets itself up: about
  * 100 ms of CPU for its default of 65535, 1 ms for this. A cell's process holds at most about
  * 70 (S5's full default pool); past the table, socket() fails with ENFILE, which no row takes
  * for the EMFILE that E9 provokes through RLIMIT_NOFILE. */
@@ -60,20 +62,44 @@ static void swrap_reap_stale(const struct lane *lane)
     closedir(d);
 }
 
+static int swrap_prepare_runner(const struct lane *lane)
+{
+    unsetenv("SOCKET_WRAPPER_IPV4_NETWORK");
+    unsetenv("SOCKET_WRAPPER_DIR"); /* the lane runner's own sockets are plain */
+    return lane_set_preload(COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) ||
+                   set("SOCKET_WRAPPER_MAX_SOCKETS", SWRAP_MAX_SOCKETS) ||
+                   set("NSS_WRAPPER_HOSTS", lane->hosts_file)
+               ? -1
+               : 0;
+}
+
+/* socket_wrapper fills a megabyte of tables in each process, at its first socket while it is
+ * enabled: done once here, every cell forked from the lane runner inherits them. */
+static void swrap_warm_runner(const struct lane *lane)
+{
+    (void)lane;
+    char dir[64];
+    snprintf(dir, sizeof dir, ARTIFACT_SCRATCH_PREFIX "%dxwarm", (int)getpid());
+    if (mkdir(dir, 0700) != 0 || setenv("SOCKET_WRAPPER_DIR", dir, 1) != 0)
+        return;
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0)
+        close(fd);
+    unsetenv("SOCKET_WRAPPER_DIR");
+    artifact_remove_tree(dir);
+}
+
 static int swrap_enter_cell(const struct lane *lane, const char *scratch, const char *local_pcap,
                             const char *instance)
 {
+    (void)lane;
     (void)instance;
     /* The pcap file must not exist beforehand: socket_wrapper writes the header only when it
      * creates the file. */
     unlink(local_pcap);
-    unsetenv("SOCKET_WRAPPER_IPV4_NETWORK");
-    return lane_set_preload(COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) ||
-                   set("SOCKET_WRAPPER_DIR", scratch) ||
-                   set("SOCKET_WRAPPER_MAX_SOCKETS", SWRAP_MAX_SOCKETS) ||
+    return set("SOCKET_WRAPPER_DIR", scratch) ||
                    set("SOCKET_WRAPPER_DEFAULT_IFACE", SWRAP_CLIENT_IFACE) ||
-                   set("SOCKET_WRAPPER_PCAP_FILE", local_pcap) ||
-                   set("NSS_WRAPPER_HOSTS", lane->hosts_file)
+                   set("SOCKET_WRAPPER_PCAP_FILE", local_pcap)
                ? -1
                : 0;
 }
@@ -107,6 +133,8 @@ const struct lane lane_swrap = {
     .idle_grace_ms = 0,
     .shared_capture = false,
     .available = swrap_available,
+    .prepare_runner = swrap_prepare_runner,
+    .warm_runner = swrap_warm_runner,
     .enter_cell = swrap_enter_cell,
     .enter_peer = swrap_enter_peer,
     .cleanup = swrap_nothing_to_clean,

@@ -347,6 +347,8 @@ int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry)
         return cmd_transports(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "rows") == 0)
         return spec_main(registry, argc - 2, argv + 2);
+    if (strcmp(cmd, "__lane-run") == 0)
+        return cmd_run(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "__cell") == 0)
         return cell_main(registry, argc - 1, argv + 1);
     if (strcmp(cmd, "__peer") == 0)

@@ -832,6 +832,64 @@ static int write_timings(FILE *f, const struct cell_result *results, size_t n,
     return 0;
 }
 
+/* ---- cells.tsv: every field of every cell, for reading back ---- */
+
+#define CELLS_TSV_HEADER                                                                           \
+    "# coapmx cells 1\tname\ttransport\tscenario\ttitle\tkind\tlane\tstatus\treason\tobserved\t"   \
+    "seconds\tspawn\tlane\tpeer\tbody\tteardown\tpcap\toutput"
+
+/* Text fields may hold any bytes a driver or a peer reported: tab, newline, carriage return
+ * and backslash are escaped, everything else is kept. */
+static void tsv_field(FILE *f, const char *text)
+{
+    fputc('\t', f);
+    for (const char *p = text; *p; p++) {
+        switch (*p) {
+        case '\t':
+            fputs("\\t", f);
+            break;
+        case '\n':
+            fputs("\\n", f);
+            break;
+        case '\r':
+            fputs("\\r", f);
+            break;
+        case '\\':
+            fputs("\\\\", f);
+            break;
+        default:
+            fputc(*p, f);
+        }
+    }
+}
+
+static int write_cells(FILE *f, const struct cell_result *results, size_t n,
+                       const struct report_totals *totals)
+{
+    (void)totals;
+    fputs(CELLS_TSV_HEADER "\n", f);
+    for (size_t i = 0; i < n; i++) {
+        const struct cell_result *c = &results[i];
+        fputs("cell", f);
+        tsv_field(f, c->name);
+        tsv_field(f, c->transport);
+        tsv_field(f, c->scenario);
+        tsv_field(f, c->scenario_title);
+        tsv_field(f, c->kind);
+        tsv_field(f, c->lane);
+        tsv_field(f, cell_status_name(c->status));
+        tsv_field(f, c->reason);
+        tsv_field(f, c->observed);
+        fprintf(f, "\t%.6f", c->seconds);
+        for (int p = 0; p < PHASE_COUNT; p++)
+            fprintf(f, "\t%.3f", c->phase_ms[p]);
+        tsv_field(f, c->pcap);
+        tsv_field(f, c->output);
+        fputc('\n', f);
+    }
+    return 0;
+}
+
 int report_write(const char *dir, const struct cell_result *results, size_t n,
                  const struct report_totals *totals)
 {
@@ -839,9 +897,151 @@ int report_write(const char *dir, const struct cell_result *results, size_t n,
     if (write_file(dir, "summary.md", write_summary, results, n, &t) != 0 ||
         write_file(dir, "junit.xml", write_junit, results, n, &t) != 0 ||
         write_file(dir, "results.tap", write_tap, results, n, &t) != 0 ||
-        write_file(dir, "timings.tsv", write_timings, results, n, &t) != 0)
+        write_file(dir, "timings.tsv", write_timings, results, n, &t) != 0 ||
+        write_file(dir, "cells.tsv", write_cells, results, n, &t) != 0)
         return -1;
     return 0;
+}
+
+int report_write_cells(const char *path, const struct cell_result *results, size_t n)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL)
+        return -1;
+    write_cells(f, results, n, NULL);
+    return close_checked(f);
+}
+
+/* Unescapes one field in place; false on a bad escape. */
+static bool tsv_unescape(char *text)
+{
+    char *out = text;
+    for (const char *p = text; *p; p++) {
+        if (*p != '\\') {
+            *out++ = *p;
+            continue;
+        }
+        switch (*++p) {
+        case 't':
+            *out++ = '\t';
+            break;
+        case 'n':
+            *out++ = '\n';
+            break;
+        case 'r':
+            *out++ = '\r';
+            break;
+        case '\\':
+            *out++ = '\\';
+            break;
+        default:
+            return false;
+        }
+    }
+    *out = '\0';
+    return true;
+}
+
+static enum cell_status status_of(const char *name, bool *ok)
+{
+    for (int s = CELL_PASS; s <= CELL_ERROR; s++)
+        if (strcmp(name, cell_status_name((enum cell_status)s)) == 0)
+            return (enum cell_status)s;
+    *ok = false;
+    return CELL_ERROR;
+}
+
+/* One "cell" line into r; false if it is not one. */
+static bool parse_cell_line(char *line, struct cell_result *r)
+{
+    char *fields[20];
+    size_t n = 0;
+    for (char *p = line, *tab; n < 20; p = tab + 1) {
+        fields[n++] = p;
+        if ((tab = strchr(p, '\t')) == NULL)
+            break;
+        *tab = '\0';
+    }
+    if (n != 18 || strcmp(fields[0], "cell") != 0)
+        return false;
+    for (size_t i = 1; i < n; i++)
+        if (!tsv_unescape(fields[i]))
+            return false;
+    bool ok = true;
+    memset(r, 0, sizeof *r);
+    snprintf(r->name, sizeof r->name, "%s", fields[1]);
+    snprintf(r->transport, sizeof r->transport, "%s", fields[2]);
+    snprintf(r->scenario, sizeof r->scenario, "%s", fields[3]);
+    snprintf(r->scenario_title, sizeof r->scenario_title, "%s", fields[4]);
+    snprintf(r->kind, sizeof r->kind, "%s", fields[5]);
+    snprintf(r->lane, sizeof r->lane, "%s", fields[6]);
+    r->status = status_of(fields[7], &ok);
+    snprintf(r->reason, sizeof r->reason, "%s", fields[8]);
+    snprintf(r->observed, sizeof r->observed, "%s", fields[9]);
+    char *end;
+    r->seconds = strtod(fields[10], &end);
+    ok = ok && *end == '\0';
+    for (int p = 0; p < PHASE_COUNT; p++) {
+        r->phase_ms[p] = strtod(fields[11 + p], &end);
+        ok = ok && *end == '\0';
+    }
+    snprintf(r->pcap, sizeof r->pcap, "%s", fields[16]);
+    snprintf(r->output, sizeof r->output, "%s", fields[17]);
+    return ok;
+}
+
+int report_read_cells(const char *path, struct cell_result **out, size_t *count, char *err,
+                      size_t err_cap)
+{
+    *out = NULL;
+    *count = 0;
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        snprintf(err, err_cap, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    static char line[16384];
+    size_t cap = 0, number = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, f) != NULL) {
+        number++;
+        line[strcspn(line, "\n")] = '\0';
+        if (number == 1) {
+            if (strncmp(line, "# coapmx cells 1\t", 17) != 0) {
+                snprintf(err, err_cap, "%s: not a coapmx cells.tsv (first line)", path);
+                rc = -1;
+            }
+            continue;
+        }
+        if (*count == cap) {
+            size_t bigger = cap ? cap * 2 : 256;
+            struct cell_result *items = realloc(*out, bigger * sizeof *items);
+            if (items == NULL) {
+                snprintf(err, err_cap, "%s: out of memory", path);
+                rc = -1;
+                break;
+            }
+            *out = items;
+            cap = bigger;
+        }
+        if (!parse_cell_line(line, &(*out)[*count])) {
+            snprintf(err, err_cap, "%s:%zu: not a cell line", path, number);
+            rc = -1;
+            break;
+        }
+        (*count)++;
+    }
+    if (rc == 0 && number == 0) {
+        snprintf(err, err_cap, "%s: empty", path);
+        rc = -1;
+    }
+    fclose(f);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        *count = 0;
+    }
+    return rc;
 }
 
 /* ---- terminal ---- */

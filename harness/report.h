@@ -48,10 +48,19 @@ struct report_totals {
     double wall_seconds; /* of the whole run */
 };
 
-/* Writes dir/summary.md, dir/junit.xml, dir/results.tap and dir/timings.tsv (a line per cell:
- * name, lane, status, seconds, then each phase in ms). Returns 0 or -1 (errno set). */
+/* Writes dir/summary.md, dir/junit.xml, dir/results.tap, dir/timings.tsv (a line per cell:
+ * name, lane, status, seconds, then each phase in ms) and dir/cells.tsv (below). Returns 0 or
+ * -1 (errno set). */
 int report_write(const char *dir, const struct cell_result *results, size_t n,
                  const struct report_totals *totals);
+
+/* cells.tsv: every field of every cell (any bytes in text fields survive), one line each, so
+ * that a report can be read back: by the runner from its lane runners, and by `coapmx report
+ * --merge` from shards. */
+int report_write_cells(const char *path, const struct cell_result *results, size_t n);
+/* Reads a cells.tsv into a malloc'd array. Returns 0, or -1 with err naming file and line. */
+int report_read_cells(const char *path, struct cell_result **out, size_t *count, char *err,
+                      size_t err_cap);
 
 /* The matrix (rows: scenarios, columns: transports) as plain text, for the terminal. */
 void report_print_matrix(FILE *out, const struct cell_result *results, size_t n,

@@ -151,8 +151,27 @@ static size_t split_words(char *line, char **words, size_t max)
 }
 
 static const struct runner_options *run_options;
+static const struct coapmx_registry *run_registry;
 
-static void exec_cell(const struct lane *lane, const char *name, const struct slot *slot)
+/* A cell run in the runner's child ends here. With sanitizers, through exit: their leak check
+ * runs there. Otherwise through _exit: the preloaded socket_wrapper's exit handler walks a
+ * quarter of a million descriptor slots to close sockets that the kernel closes anyway, and
+ * the cell's socket files go with its scratch directory. */
+static void end_cell_child(int rc) __attribute__((noreturn));
+static void end_cell_child(int rc)
+{
+#ifdef COAPMX_SANITIZE
+    exit(rc);
+#else
+    fflush(NULL);
+    _exit(rc);
+#endif
+}
+
+/* In the runner's child: the cell's output, network and environment, then the cell itself,
+ * in this process (a lane runner already carries the lane's preloaded libraries), or exec'd
+ * under the --wrap command (which must see the whole process start). */
+static void run_cell_child(const struct lane *lane, const char *name, const struct slot *slot)
 {
     char wrap[1024], self[1024];
     char *argv[RUNNER_MAX_WRAP_WORDS + 6];
@@ -166,7 +185,9 @@ static void exec_cell(const struct lane *lane, const char *name, const struct sl
         _exit(125);
     close(out);
     double lane_start = cell_clock_ms();
-    if (lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap, slot->instance) != 0)
+    bool exec_it = run_options->wrap != NULL;
+    if ((exec_it && lane->prepare_runner(lane) != 0) ||
+        lane->enter_cell(lane, slot->scratch, slot->paths.local_pcap, slot->instance) != 0)
         _exit(125);
     char lane_times[64];
     snprintf(lane_times, sizeof lane_times, "%.3f %.3f", lane_start, cell_clock_ms());
@@ -176,11 +197,11 @@ static void exec_cell(const struct lane *lane, const char *name, const struct sl
         (run_options->protocol && setenv("COAPMX_PROTOCOL", run_options->protocol, 1) != 0) ||
         coapmx_self_path(self, sizeof self) == NULL)
         _exit(125);
-    if (run_options->wrap != NULL) {
-        snprintf(wrap, sizeof wrap, "%s", run_options->wrap);
-        n = split_words(wrap, argv, RUNNER_MAX_WRAP_WORDS);
-    }
     const char *cell_args[] = {self, "__cell", name, "--dir", slot->dir, NULL};
+    if (!exec_it)
+        end_cell_child(cell_main(run_registry, 4, (char **)cell_args + 1));
+    snprintf(wrap, sizeof wrap, "%s", run_options->wrap);
+    n = split_words(wrap, argv, RUNNER_MAX_WRAP_WORDS);
     memcpy(argv + n, cell_args, sizeof cell_args);
     execvp(argv[0], argv);
     fprintf(stderr, "runner: cannot exec %s: %s\n", argv[0], strerror(errno));
@@ -215,7 +236,7 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
         return -1;
     if (pid == 0) {
         setpgid(0, 0); /* the cell and its peer form one group, killed together */
-        exec_cell(lane, cell->name, slot);
+        run_cell_child(lane, cell->name, slot);
     }
     setpgid(pid, pid);
     slot->pid = pid;
@@ -440,18 +461,148 @@ static void show_output(const struct runner_options *opt, const struct cell_resu
     fclose(f);
 }
 
+/* A netns cell's peer captures with kernel timestamps, which the kernel switches on for the
+ * first such socket and off after the last, each time by patching its own code from a work
+ * queue, on every core. One socket that asks for them all the run keeps the switch on. */
+static int hold_kernel_timestamps(void)
+{
+    int on = 1, fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd >= 0 && setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &on, sizeof on) != 0) {
+        close(fd);
+        fd = -1;
+    }
+    return fd;
+}
+
+static unsigned job_count(const struct runner_options *opt)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned jobs = opt->jobs ? opt->jobs : (unsigned)(cpus > 0 ? cpus : 1);
+    return jobs > RUNNER_MAX_JOBS ? RUNNER_MAX_JOBS : jobs;
+}
+
+/* The cells of one lane run in a lane runner: this program exec'd once with what the lane's
+ * cells share (lane.prepare_runner), which then forks each cell without an exec of its own. It
+ * selects the same cells (same options, this lane) and hands their results back in cells.tsv
+ * form. A lane runner that dies leaves its cells as errors that say so. */
+static int run_lane(const struct runner_options *opt, const struct lane *lane,
+                    struct cell_list *cells)
+{
+    char self[1024], results[1200], lane_timeout[32];
+    snprintf(results, sizeof results, "%s/lane-%s.cells.tsv", opt->report_dir, lane->name);
+    unlink(results);
+    size_t in_lane = 0;
+    for (size_t i = 0; i < cells->count; i++)
+        in_lane += strcmp(cells->items[i].lane, lane->name) == 0;
+    if (in_lane == 0)
+        return 0;
+    const char *argv[RUNNER_MAX_PATTERNS + 40];
+    char jobs[16], timeout[16];
+    if (coapmx_self_path(self, sizeof self) == NULL)
+        return -1;
+    size_t n = 0;
+    argv[n++] = self;
+    argv[n++] = "__lane-run";
+    /* The options that select cells and shape how they run, as this runner has them. */
+    for (size_t i = 0; i < opt->pattern_count; i++)
+        argv[n++] = opt->patterns[i];
+    const char *const named[][2] = {{"--exact", opt->exact},      {"--transport", opt->transport},
+                                    {"--seed", opt->seed},        {"--protocol", opt->protocol},
+                                    {"--lane", lane->name},       {"--results", results},
+                                    {"--report", opt->report_dir}};
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
+        if (named[i][1] == NULL)
+            continue;
+        argv[n++] = named[i][0];
+        argv[n++] = named[i][1];
+    }
+    snprintf(jobs, sizeof jobs, "%u", job_count(opt));
+    snprintf(timeout, sizeof timeout, "%u", opt->timeout_s);
+    argv[n++] = "-j";
+    argv[n++] = jobs;
+    argv[n++] = "--timeout";
+    argv[n++] = timeout;
+    if (opt->keep_pcaps)
+        argv[n++] = "--keep-pcaps";
+    if (opt->quiet)
+        argv[n++] = "--quiet";
+    argv[n] = NULL;
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (lane->prepare_runner(lane) == 0)
+            execv(self, (char *const *)argv);
+        fprintf(stderr, "coapmx: cannot start the %s lane runner: %s\n", lane->name,
+                strerror(errno));
+        _exit(126);
+    }
+    if (pid < 0)
+        return -1;
+    /* Each cell has its own time limit inside; this bounds a lane runner that stops keeping
+     * them: every cell at its limit, one after the other. */
+    unsigned per_cell = opt->timeout_s ? opt->timeout_s : RUNNER_DEFAULT_TIMEOUT_S;
+    double deadline = now_s() + (double)in_lane * per_cell + 60;
+    int status = 0, pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    while (pidfd >= 0 && now_s() < deadline) {
+        struct pollfd pfd = {.fd = pidfd, .events = POLLIN};
+        if (poll(&pfd, 1, 1000) > 0)
+            break;
+    }
+    if (pidfd < 0 || now_s() >= deadline)
+        kill(pid, SIGKILL);
+    if (pidfd >= 0)
+        close(pidfd);
+    waitpid(pid, &status, 0);
+    snprintf(lane_timeout, sizeof lane_timeout, "%s", now_s() >= deadline ? " (timed out)" : "");
+    struct cell_result *got = NULL;
+    size_t got_count = 0;
+    char err[512] = "";
+    if (report_read_cells(results, &got, &got_count, err, sizeof err) == 0)
+        unlink(results);
+    for (size_t i = 0; i < cells->count; i++) {
+        struct cell_result *r = &cells->items[i];
+        if (strcmp(r->lane, lane->name) != 0)
+            continue;
+        bool found = false;
+        for (size_t k = 0; k < got_count && !found; k++)
+            if ((found = strcmp(got[k].name, r->name) == 0))
+                *r = got[k];
+        if (!found) {
+            r->status = CELL_ERROR;
+            snprintf(r->reason, sizeof r->reason,
+                     "the %s lane runner exited with status 0x%x%s without this cell's result%s%s",
+                     lane->name, (unsigned)status, lane_timeout, err[0] ? ": " : "", err);
+        }
+    }
+    free(got);
+    return 0;
+}
+
+/* `coapmx __lane-run`: the cells of one lane, each forked from here (see run_lane). */
+static int run_as_lane_runner(const struct runner_options *opt, struct cell_list *cells)
+{
+    const struct lane *lane = lane_find(opt->lane);
+    lane->warm_runner(lane);
+    if (run_all(opt, cells, job_count(opt)) != 0) {
+        fprintf(stderr, "coapmx: the %s lane runner failed: %s\n", lane->name, strerror(errno));
+        return 2;
+    }
+    return report_write_cells(opt->results_path, cells->items, cells->count) == 0 ? 0 : 2;
+}
+
 int runner_run(const struct coapmx_registry *registry, const struct runner_options *opt,
                struct cell_list *cells)
 {
-    (void)registry;
     if (cells->count == 0) {
         fprintf(stderr, "coapmx: no cell matches the filters (see `coapmx list`)\n");
         return 2;
     }
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned jobs = opt->jobs ? opt->jobs : (unsigned)(cpus > 0 ? cpus : 1);
-    if (jobs > RUNNER_MAX_JOBS)
-        jobs = RUNNER_MAX_JOBS;
+    run_options = opt;
+    run_registry = registry;
+    if (opt->results_path != NULL)
+        return run_as_lane_runner(opt, cells);
+    unsigned jobs = job_count(opt);
     char cells_dir[1100];
     snprintf(cells_dir, sizeof cells_dir, "%s/cells", opt->report_dir);
     if (mkdir_p(cells_dir) != 0) {
@@ -465,16 +616,23 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
         if (lanes[l]->available(lanes[l], why, sizeof why))
             lanes[l]->reap_stale(lanes[l]);
     }
-    run_options = opt;
+    int timestamps = hold_kernel_timestamps();
     double started = now_s();
     if (!opt->quiet)
         printf("coapmx: running %zu cells, %u at a time, report in %s\n", cells->count, jobs,
                opt->report_dir);
-    if (run_all(opt, cells, jobs) != 0) {
+    int rc = 0;
+    if (opt->wrap != NULL) /* every cell exec'd under the wrapper, from here */
+        rc = run_all(opt, cells, jobs);
+    for (size_t l = 0; l < lane_count && opt->wrap == NULL && rc == 0; l++)
+        rc = run_lane(opt, lanes[l], cells);
+    if (rc != 0) {
         fprintf(stderr, "coapmx: the runner failed: %s\n", strerror(errno));
         return 2;
     }
     struct report_totals totals = {.wall_seconds = now_s() - started};
+    if (timestamps >= 0)
+        close(timestamps);
     for (size_t i = 0; i < cells->count; i++) {
         enum cell_status st = cells->items[i].status;
         totals.pass += st == CELL_PASS;
@@ -547,6 +705,8 @@ int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool
             opt->wrap = v;
         } else if (strcmp(a, "--exact") == 0 && v) {
             opt->exact = v;
+        } else if (strcmp(a, "--results") == 0 && v) {
+            opt->results_path = v; /* a lane runner's, for its runner (run_lane) */
         } else if (strcmp(a, "--report-root") == 0 && v && ctest_root) {
             *ctest_root = v;
         } else {

@@ -26,6 +26,7 @@ struct runner_options {
     const char *wrap;       /* a command line the cell runs under, e.g. "valgrind -q"; NULL: none */
     bool keep_pcaps;
     bool quiet;
+    const char *results_path; /* set in a lane runner: where its cells' results go */
 };
 
 struct cell_list {

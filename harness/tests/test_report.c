@@ -18,7 +18,8 @@
 static char temp_dir[64];
 static struct cell_result cells[CELL_COUNT];
 
-static const char *const report_files[] = {"summary.md", "junit.xml", "results.tap"};
+static const char *const report_files[] = {"summary.md", "junit.xml", "results.tap", "timings.tsv",
+                                           "cells.tsv"};
 
 static void set_cell(struct cell_result *cell, const char *transport, const char *scenario,
                      const char *title, const char *kind_lane, enum cell_status status,
@@ -323,15 +324,54 @@ static void test_unwritable_dir(void **state)
     assert_int_equal(errno, ENOENT);
 }
 
+/* cells.tsv gives back every field, with tabs, newlines, backslashes and other bytes intact. */
+static void test_cells_round_trip(void **state)
+{
+    (void)state;
+    char path[128];
+    snprintf(path, sizeof path, "%s/cells.tsv", temp_dir);
+    cells[4].phase_ms[PHASE_BODY] = 12.5;
+    snprintf(cells[4].observed, sizeof cells[4].observed, "errno=\tE\\x\r\n\xff");
+    assert_int_equal(report_write_cells(path, cells, CELL_COUNT), 0);
+    struct cell_result *back;
+    size_t n;
+    char err[256];
+    assert_int_equal(report_read_cells(path, &back, &n, err, sizeof err), 0);
+    assert_int_equal(n, CELL_COUNT);
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(back[i].name, cells[i].name);
+        assert_string_equal(back[i].reason, cells[i].reason);
+        assert_string_equal(back[i].observed, cells[i].observed);
+        assert_string_equal(back[i].pcap, cells[i].pcap);
+        assert_int_equal(back[i].status, cells[i].status);
+        assert_true(back[i].seconds == cells[i].seconds);
+        assert_true(back[i].phase_ms[PHASE_BODY] == cells[i].phase_ms[PHASE_BODY]);
+    }
+    free(back);
+    FILE *f = fopen(path, "a");
+    fputs("cell\tbroken line\n", f);
+    fclose(f);
+    assert_int_equal(report_read_cells(path, &back, &n, err, sizeof err), -1);
+    assert_non_null(strstr(err, ":12: not a cell line"));
+    f = fopen(path, "w");
+    fputs("name\tstatus\n", f);
+    fclose(f);
+    assert_int_equal(report_read_cells(path, &back, &n, err, sizeof err), -1);
+    assert_non_null(strstr(err, "not a coapmx cells.tsv"));
+    cells[4].phase_ms[PHASE_BODY] = 0;
+    cells[4].observed[0] = '\0';
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_status_names),    cmocka_unit_test(test_files_exist),
-        cmocka_unit_test(test_summary_matrix),  cmocka_unit_test(test_summary_sections),
-        cmocka_unit_test(test_junit_structure), cmocka_unit_test(test_junit_escaping),
-        cmocka_unit_test(test_junit_parses),    cmocka_unit_test(test_tap),
-        cmocka_unit_test(test_terminal_matrix), cmocka_unit_test(test_missing_entries),
-        cmocka_unit_test(test_empty_run),       cmocka_unit_test(test_unwritable_dir),
+        cmocka_unit_test(test_status_names),     cmocka_unit_test(test_files_exist),
+        cmocka_unit_test(test_summary_matrix),   cmocka_unit_test(test_summary_sections),
+        cmocka_unit_test(test_junit_structure),  cmocka_unit_test(test_junit_escaping),
+        cmocka_unit_test(test_junit_parses),     cmocka_unit_test(test_tap),
+        cmocka_unit_test(test_terminal_matrix),  cmocka_unit_test(test_missing_entries),
+        cmocka_unit_test(test_empty_run),        cmocka_unit_test(test_unwritable_dir),
+        cmocka_unit_test(test_cells_round_trip),
     };
     return cmocka_run_group_tests(tests, write_report, remove_report);
 }
