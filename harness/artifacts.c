@@ -5,6 +5,7 @@
 #include <ftw.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 void artifact_stem(const char *cell_name, char *buf, size_t cap)
 {
@@ -44,5 +45,31 @@ bool artifact_of_dead_runner(const char *name, const char *prefix)
     if (strncmp(name, prefix, len) != 0 || sscanf(name + len, "%d%c", &owner, &x) != 2 ||
         x != 'x' || owner <= 0)
         return false;
-    return kill(owner, 0) != 0 && errno == ESRCH;
+    if (kill(owner, 0) != 0)
+        return errno == ESRCH;
+    /* A runner that died but is not reaped yet (its parent died too) is a zombie. */
+    char path[64], stat[512];
+    snprintf(path, sizeof path, "/proc/%d/stat", owner);
+    FILE *f = fopen(path, "r");
+    size_t n = f ? fread(stat, 1, sizeof stat - 1, f) : 0;
+    if (f != NULL)
+        fclose(f);
+    stat[n] = '\0';
+    const char *state = strrchr(stat, ')'); /* after "(comm)", which may hold anything */
+    return state != NULL && state[1] == ' ' && state[2] == 'Z';
+}
+
+int artifact_mkdir_p(const char *path)
+{
+    char buf[1024];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
+            return -1;
+        *p = '/';
+    }
+    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
 }

@@ -19,6 +19,8 @@ struct artifact_paths {
 void artifact_paths(const char *cell_dir, const char *cell_name, struct artifact_paths *out);
 /* Just the stem, e.g. for a cell directory name. */
 void artifact_stem(const char *cell_name, char *buf, size_t cap);
+/* mkdir -p. Returns 0 or -1 (errno set). */
+int artifact_mkdir_p(const char *path);
 /* rm -rf, without following symlinks. */
 void artifact_remove_tree(const char *path);
 

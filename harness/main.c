@@ -21,13 +21,15 @@ static const char usage[] =
     "  run  [FILTER...] [--transport T] [--lane L] [--report DIR] [-j N] [--timeout S]\n"
     "       [--keep-pcaps] [--exact CELL] [--quiet]   run cells; write DIR/summary.md,\n"
     "       [--seed N] [--protocol ack_timeout_ms=2000,max_retransmit=4,nstart=1,...]\n"
-    "       [--wrap 'CMD ARGS']                       junit.xml, results.tap, cells/;\n"
+    "       [--wrap 'CMD ARGS'] [--shard K/N]         junit.xml, results.tap, cells/;\n"
     "                                                 --wrap runs each cell under CMD\n"
     "  pcap FILE                                      one line per datagram of a capture\n"
     "  pcap --payloads DIR FILE...                    each UDP payload into a file in DIR\n"
     "  get  [--transport T] [--non] [--timeout MS] URI  a request with the stack under test\n"
     "  serve [--transport T] [--bind ADDR] [--port P] [--for SECONDS]\n"
     "                                                 serve /hello, /whoami, /local\n"
+    "  report --merge DIR... [--report OUT]           the reports of shards (run --shard K/N)\n"
+    "                                                 as one\n"
     "  transports [--names]                           the transports and their profiles\n"
     "  rows [ROW...] [--check] [--spec FILE]          the behaviour specification: each row,\n"
     "                                                 its scenarios, where they apply and why\n"
@@ -284,6 +286,120 @@ static int cmd_pcap_payloads(const char *dir, int count, char **paths)
     return 0;
 }
 
+/* Position of a cell in the whole matrix (all lanes, no filter), for putting merged shards back
+ * in the order one run would have; cells this build does not know go last, by name. */
+static size_t matrix_position(const struct cell_list *matrix, const char *name)
+{
+    for (size_t i = 0; i < matrix->count; i++)
+        if (strcmp(matrix->items[i].name, name) == 0)
+            return i;
+    return matrix->count;
+}
+
+static const struct cell_list *sort_matrix;
+
+static int by_matrix_position(const void *a, const void *b)
+{
+    const struct cell_result *x = a, *y = b;
+    size_t px = matrix_position(sort_matrix, x->name), py = matrix_position(sort_matrix, y->name);
+    return px != py ? (px < py ? -1 : 1) : strcmp(x->name, y->name);
+}
+
+/* `coapmx report --merge DIR... [--report OUT]`: the reports of several shards as one, with
+ * the lane agreement computed over all of them. A cell in two shards is an error. */
+static int cmd_report(const struct coapmx_registry *registry, int argc, char **argv)
+{
+    const char *out_dir = "report";
+    const char *dirs[256];
+    size_t dir_count = 0;
+    bool merge = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--merge") == 0)
+            merge = true;
+        else if (strcmp(argv[i], "--report") == 0 && i + 1 < argc)
+            out_dir = argv[++i];
+        else if (argv[i][0] != '-' && dir_count < 256)
+            dirs[dir_count++] = argv[i];
+        else
+            return bad_option("report", argv[i], NULL);
+    }
+    if (!merge || dir_count == 0) {
+        fprintf(stderr, "usage: coapmx report --merge DIR... [--report OUT]\n");
+        return 2;
+    }
+    struct cell_result *all = NULL;
+    size_t count = 0;
+    struct report_totals totals = {0};
+    int rc = 0;
+    for (size_t d = 0; d < dir_count && rc == 0; d++) {
+        char path[1200], err[512];
+        struct cell_result *part;
+        size_t n;
+        double wall;
+        snprintf(path, sizeof path, "%s/cells.tsv", dirs[d]);
+        if (report_read_cells(path, &part, &n, &wall, err, sizeof err) != 0) {
+            fprintf(stderr, "coapmx report: %s\n", err);
+            rc = 1;
+            break;
+        }
+        struct cell_result *bigger = realloc(all, (count + n + 1) * sizeof *bigger);
+        if (bigger == NULL) {
+            free(part);
+            rc = 1;
+            break;
+        }
+        all = bigger;
+        for (size_t i = 0; i < n && rc == 0; i++) {
+            for (size_t k = 0; k < count && rc == 0; k++)
+                if (strcmp(all[k].name, part[i].name) == 0) {
+                    fprintf(stderr, "coapmx report: %s is in two of the reports (%s among them)\n",
+                            part[i].name, dirs[d]);
+                    rc = 1;
+                }
+            /* paths stay valid from the merged report: relative to it, not to the shard */
+            char rebased[sizeof part[i].pcap];
+            for (char *field = part[i].pcap; rc == 0 && field != NULL;
+                 field = field == part[i].pcap ? part[i].output : NULL) {
+                if (field[0] == '\0')
+                    continue;
+                int len = snprintf(rebased, sizeof rebased, "%s/%s", dirs[d], field);
+                if (len > 0 && (size_t)len < sizeof rebased)
+                    memcpy(field, rebased, (size_t)len + 1);
+            }
+            all[count++] = part[i];
+        }
+        free(part);
+        if (wall > totals.wall_seconds) /* shards run side by side */
+            totals.wall_seconds = wall;
+    }
+    struct runner_options everything = {.report_dir = out_dir};
+    struct cell_list matrix = {0};
+    if (rc == 0 && runner_select(registry, &everything, &matrix) == 0) {
+        sort_matrix = &matrix;
+        qsort(all, count, sizeof *all, by_matrix_position);
+    }
+    for (size_t i = 0; i < count; i++) {
+        totals.pass += all[i].status == CELL_PASS;
+        totals.fail += all[i].status == CELL_FAIL;
+        totals.skip += all[i].status == CELL_SKIP;
+        totals.error += all[i].status == CELL_ERROR;
+    }
+    if (rc == 0 &&
+        (artifact_mkdir_p(out_dir) != 0 || report_write(out_dir, all, count, &totals) != 0)) {
+        fprintf(stderr, "coapmx report: cannot write %s: %s\n", out_dir, strerror(errno));
+        rc = 1;
+    }
+    if (rc == 0)
+        printf("coapmx report: %zu cells from %zu reports in %s: %zu pass, %zu fail, %zu skip, "
+               "%zu error\n",
+               count, dir_count, out_dir, totals.pass, totals.fail, totals.skip, totals.error);
+    cell_list_free(&matrix);
+    free(all);
+    if (rc != 0)
+        return rc;
+    return totals.fail + totals.error > 0 ? 1 : 0;
+}
+
 static const char *yes_no(bool b)
 {
     return b ? "yes" : "no";
@@ -345,6 +461,8 @@ int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry)
         return cmd_serve(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "transports") == 0)
         return cmd_transports(registry, argc - 2, argv + 2);
+    if (strcmp(cmd, "report") == 0)
+        return cmd_report(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "rows") == 0)
         return spec_main(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "__lane-run") == 0)

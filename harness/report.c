@@ -866,8 +866,9 @@ static void tsv_field(FILE *f, const char *text)
 static int write_cells(FILE *f, const struct cell_result *results, size_t n,
                        const struct report_totals *totals)
 {
-    (void)totals;
     fputs(CELLS_TSV_HEADER "\n", f);
+    if (totals != NULL) /* comment lines are not cells; this one is the run's wall time */
+        fprintf(f, "# wall_seconds %.3f\n", totals->wall_seconds);
     for (size_t i = 0; i < n; i++) {
         const struct cell_result *c = &results[i];
         fputs("cell", f);
@@ -990,11 +991,13 @@ static bool parse_cell_line(char *line, struct cell_result *r)
     return ok;
 }
 
-int report_read_cells(const char *path, struct cell_result **out, size_t *count, char *err,
-                      size_t err_cap)
+int report_read_cells(const char *path, struct cell_result **out, size_t *count,
+                      double *wall_seconds, char *err, size_t err_cap)
 {
     *out = NULL;
     *count = 0;
+    if (wall_seconds != NULL)
+        *wall_seconds = 0;
     FILE *f = fopen(path, "r");
     if (f == NULL) {
         snprintf(err, err_cap, "%s: %s", path, strerror(errno));
@@ -1011,6 +1014,12 @@ int report_read_cells(const char *path, struct cell_result **out, size_t *count,
                 snprintf(err, err_cap, "%s: not a coapmx cells.tsv (first line)", path);
                 rc = -1;
             }
+            continue;
+        }
+        if (line[0] == '#') {
+            double wall;
+            if (wall_seconds != NULL && sscanf(line, "# wall_seconds %lf", &wall) == 1)
+                *wall_seconds = wall;
             continue;
         }
         if (*count == cap) {

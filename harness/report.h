@@ -59,8 +59,8 @@ int report_write(const char *dir, const struct cell_result *results, size_t n,
  * --merge` from shards. */
 int report_write_cells(const char *path, const struct cell_result *results, size_t n);
 /* Reads a cells.tsv into a malloc'd array. Returns 0, or -1 with err naming file and line. */
-int report_read_cells(const char *path, struct cell_result **out, size_t *count, char *err,
-                      size_t err_cap);
+int report_read_cells(const char *path, struct cell_result **out, size_t *count,
+                      double *wall_seconds, char *err, size_t err_cap);
 
 /* The matrix (rows: scenarios, columns: transports) as plain text, for the terminal. */
 void report_print_matrix(FILE *out, const struct cell_result *results, size_t n,

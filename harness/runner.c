@@ -56,8 +56,8 @@ static bool lane_selected(const struct runner_options *opt, const struct lane *l
     return opt->lane == NULL || strcmp(opt->lane, "all") == 0 || strcmp(opt->lane, lane->name) == 0;
 }
 
-int runner_select(const struct coapmx_registry *registry, const struct runner_options *opt,
-                  struct cell_list *out)
+static int select_all(const struct coapmx_registry *registry, const struct runner_options *opt,
+                      struct cell_list *out)
 {
     size_t lane_count, cap = 0;
     const struct lane *const *lanes = lane_all(&lane_count);
@@ -93,6 +93,76 @@ int runner_select(const struct coapmx_registry *registry, const struct runner_op
     return 0;
 }
 
+/* What a cell is expected to cost, relative to a plain socket_wrapper cell: a netns cell builds
+ * two namespaces, a real-clock scenario waits real time. Only the ratios matter. */
+static double expected_cost(const struct cell_result *r)
+{
+    const struct scenario *sc = NULL;
+    for (size_t i = 0; i < all_scenarios.count && sc == NULL; i++)
+        if (strcmp(all_scenarios.items[i]->id, r->scenario) == 0)
+            sc = all_scenarios.items[i];
+    double cost = strcmp(r->lane, "netns") == 0 ? 1.4 : 1.0;
+    return sc != NULL && sc->real_clock ? cost * 3 : cost;
+}
+
+/* Keeps shard K of N: cells go, costliest first (ties in matrix order), each to the shard with
+ * the least expected cost so far (ties to the lowest shard). Every shard computes the same
+ * split, so the N shards run every cell exactly once. */
+static int keep_shard(const struct runner_options *opt, struct cell_list *cells)
+{
+    size_t n = cells->count;
+    size_t *order = malloc((n ? n : 1) * sizeof *order);
+    unsigned *shard_of = malloc((n ? n : 1) * sizeof *shard_of);
+    double *load = calloc(opt->shard_count, sizeof *load);
+    if (order == NULL || shard_of == NULL || load == NULL) {
+        free(order);
+        free(shard_of);
+        free(load);
+        return -1;
+    }
+    for (size_t i = 0; i < n; i++)
+        order[i] = i;
+    for (size_t i = 1; i < n; i++) /* insertion sort: stable, and n is small */
+        for (size_t k = i; k > 0 && expected_cost(&cells->items[order[k]]) >
+                                        expected_cost(&cells->items[order[k - 1]]);
+             k--) {
+            size_t t = order[k];
+            order[k] = order[k - 1];
+            order[k - 1] = t;
+        }
+    for (size_t i = 0; i < n; i++) {
+        unsigned lightest = 0;
+        for (unsigned s = 1; s < opt->shard_count; s++)
+            if (load[s] < load[lightest])
+                lightest = s;
+        load[lightest] += expected_cost(&cells->items[order[i]]);
+        shard_of[order[i]] = lightest;
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++)
+        if (shard_of[i] == opt->shard - 1)
+            cells->items[kept++] = cells->items[i];
+    cells->count = kept;
+    free(order);
+    free(shard_of);
+    free(load);
+    return 0;
+}
+
+int runner_select(const struct coapmx_registry *registry, const struct runner_options *opt,
+                  struct cell_list *out)
+{
+    if (select_all(registry, opt, out) != 0 || (opt->shard_count > 0 && keep_shard(opt, out)))
+        return -1;
+    /* A lane runner takes its lane's part of the run's cells, after the shard's split. */
+    size_t kept = 0;
+    for (size_t i = 0; i < out->count; i++)
+        if (opt->runner_lane == NULL || strcmp(out->items[i].lane, opt->runner_lane) == 0)
+            out->items[kept++] = out->items[i];
+    out->count = kept;
+    return 0;
+}
+
 void cell_list_free(struct cell_list *list)
 {
     free(list->items);
@@ -101,21 +171,6 @@ void cell_list_free(struct cell_list *list)
 }
 
 /* ---- files ---- */
-
-static int mkdir_p(const char *path)
-{
-    char buf[1024];
-    snprintf(buf, sizeof buf, "%s", path);
-    for (char *p = buf + 1; *p; p++) {
-        if (*p != '/')
-            continue;
-        *p = '\0';
-        if (mkdir(buf, 0755) != 0 && errno != EEXIST)
-            return -1;
-        *p = '/';
-    }
-    return mkdir(buf, 0755) != 0 && errno != EEXIST ? -1 : 0;
-}
 
 /* ---- running cells ---- */
 
@@ -217,7 +272,7 @@ static int start_cell(const struct runner_options *opt, const struct cell_result
     snprintf(slot->dir, sizeof slot->dir, "%s/cells/%.150s", opt->report_dir, "");
     artifact_stem(cell->name, slot->dir + strlen(slot->dir), sizeof slot->dir - strlen(slot->dir));
     artifact_remove_tree(slot->dir);
-    if (mkdir_p(slot->dir) != 0) {
+    if (artifact_mkdir_p(slot->dir) != 0) {
         fprintf(stderr, "coapmx: cannot create %s: %s\n", slot->dir, strerror(errno));
         return -1;
     }
@@ -341,6 +396,10 @@ static void finish_cell(const struct runner_options *opt, struct slot *slot, boo
     waitid(P_PID, (id_t)slot->pid, &info, WEXITED | WNOWAIT);
     kill(-slot->pid, SIGKILL);
     waitpid(slot->pid, &status, 0);
+    /* Its peer (and whatever else it started in its group) was re-parented to this subreaper
+     * when the cell ended: reap them. */
+    while (waitpid(-slot->pid, NULL, 0) > 0)
+        ;
     slot->lane->cleanup(slot->lane, slot->instance);
     close(slot->pidfd);
     r->seconds = now_s() - slot->started;
@@ -506,15 +565,21 @@ static int run_lane(const struct runner_options *opt, const struct lane *lane,
     /* The options that select cells and shape how they run, as this runner has them. */
     for (size_t i = 0; i < opt->pattern_count; i++)
         argv[n++] = opt->patterns[i];
-    const char *const named[][2] = {{"--exact", opt->exact},      {"--transport", opt->transport},
-                                    {"--seed", opt->seed},        {"--protocol", opt->protocol},
-                                    {"--lane", lane->name},       {"--results", results},
-                                    {"--report", opt->report_dir}};
+    const char *const named[][2] = {{"--exact", opt->exact}, {"--transport", opt->transport},
+                                    {"--seed", opt->seed},   {"--protocol", opt->protocol},
+                                    {"--lane", opt->lane},   {"--lane-runner", lane->name},
+                                    {"--results", results},  {"--report", opt->report_dir}};
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
         if (named[i][1] == NULL)
             continue;
         argv[n++] = named[i][0];
         argv[n++] = named[i][1];
+    }
+    char shard[32];
+    if (opt->shard_count > 0) {
+        snprintf(shard, sizeof shard, "%u/%u", opt->shard, opt->shard_count);
+        argv[n++] = "--shard";
+        argv[n++] = shard;
     }
     snprintf(jobs, sizeof jobs, "%u", job_count(opt));
     snprintf(timeout, sizeof timeout, "%u", opt->timeout_s);
@@ -558,7 +623,7 @@ static int run_lane(const struct runner_options *opt, const struct lane *lane,
     struct cell_result *got = NULL;
     size_t got_count = 0;
     char err[512] = "";
-    if (report_read_cells(results, &got, &got_count, err, sizeof err) == 0)
+    if (report_read_cells(results, &got, &got_count, NULL, err, sizeof err) == 0)
         unlink(results);
     for (size_t i = 0; i < cells->count; i++) {
         struct cell_result *r = &cells->items[i];
@@ -582,7 +647,13 @@ static int run_lane(const struct runner_options *opt, const struct lane *lane,
 /* `coapmx __lane-run`: the cells of one lane, each forked from here (see run_lane). */
 static int run_as_lane_runner(const struct runner_options *opt, struct cell_list *cells)
 {
-    const struct lane *lane = lane_find(opt->lane);
+    const struct lane *lane = lane_find(opt->runner_lane);
+    if (lane == NULL) {
+        fprintf(stderr, "coapmx: a lane runner needs --lane-runner LANE\n");
+        return 2;
+    }
+    /* What a cell leaves behind when it ends (its peer) comes to this runner, not to init. */
+    prctl(PR_SET_CHILD_SUBREAPER, 1);
     lane->warm_runner(lane);
     if (run_all(opt, cells, job_count(opt)) != 0) {
         fprintf(stderr, "coapmx: the %s lane runner failed: %s\n", lane->name, strerror(errno));
@@ -605,7 +676,7 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
     unsigned jobs = job_count(opt);
     char cells_dir[1100];
     snprintf(cells_dir, sizeof cells_dir, "%s/cells", opt->report_dir);
-    if (mkdir_p(cells_dir) != 0) {
+    if (artifact_mkdir_p(cells_dir) != 0) {
         fprintf(stderr, "coapmx: cannot create %s: %s\n", cells_dir, strerror(errno));
         return 2;
     }
@@ -705,6 +776,15 @@ int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool
             opt->wrap = v;
         } else if (strcmp(a, "--exact") == 0 && v) {
             opt->exact = v;
+        } else if (strcmp(a, "--shard") == 0 && v) {
+            unsigned k, n;
+            char tail;
+            if (sscanf(v, "%u/%u%c", &k, &n, &tail) != 2 || n == 0 || n > 1000 || k == 0 || k > n)
+                goto bad_value;
+            opt->shard = k;
+            opt->shard_count = n;
+        } else if (strcmp(a, "--lane-runner") == 0 && v && lane_find(v) != NULL) {
+            opt->runner_lane = v;
         } else if (strcmp(a, "--results") == 0 && v) {
             opt->results_path = v; /* a lane runner's, for its runner (run_lane) */
         } else if (strcmp(a, "--report-root") == 0 && v && ctest_root) {

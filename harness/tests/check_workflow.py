@@ -2,7 +2,9 @@
 """The CI workflow and scripts/ cannot drift apart: .github/workflows/ci.yml must be valid YAML,
 every job must run at least one command, every `run:` step must call commands from scripts/
 that exist and are executable (with `${{ matrix.X }}` expanded to every value the job's matrix
-gives X), and every script .ci/run calls must be the command of some job."""
+gives X), and every script .ci/run calls must be the command of some job. A job that runs a
+shard of the matrix (--shard K/N) must run every K from 1 to N, and a job that needs it must
+merge them (scripts/merge-reports)."""
 import itertools
 import os
 import re
@@ -16,6 +18,7 @@ WORKFLOW = os.path.join(ROOT, ".github", "workflows", "ci.yml")
 LOCAL_CI = os.path.join(ROOT, ".ci", "run")
 MATRIX_REF = re.compile(r"\$\{\{\s*matrix\.([A-Za-z0-9_-]+)\s*\}\}")
 ASSIGNMENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*=")
+SHARD = re.compile(r"--shard\s+(\$\{\{[^}]*\}\}|\d+)/(\d+)")
 
 
 def matrix_values(job):
@@ -59,6 +62,29 @@ def check_script(command, where, errors):
         errors.append(f"{where}: {command} does not exist or is not executable")
 
 
+def needs_of(job):
+    needs = job.get("needs", [])
+    return [needs] if isinstance(needs, str) else needs
+
+
+def check_shards(jobs, errors):
+    """Shards split the matrix; only all of them, merged, are the matrix."""
+    for name, job in jobs.items():
+        values = matrix_values(job)
+        for step in job.get("steps", []):
+            for k_text, n_text in SHARD.findall(step.get("run", "")):
+                n = int(n_text)
+                ref = MATRIX_REF.fullmatch(k_text)
+                ks = sorted(int(v) for v in values.get(ref.group(1), [])) if ref else [int(k_text)]
+                if ks != list(range(1, n + 1)):
+                    errors.append(f"job {name}: runs shards {ks} of {n}, not every one")
+                mergers = [other for other, j in jobs.items()
+                           if name in needs_of(j) and any("scripts/merge-reports" in s.get("run", "")
+                                                         for s in j.get("steps", []))]
+                if not mergers:
+                    errors.append(f"job {name}: no job that needs it merges its shards")
+
+
 def main():
     errors, used = [], set()
     with open(WORKFLOW, encoding="utf-8") as f:
@@ -84,6 +110,7 @@ def main():
                         used.add(command)
             except ValueError as e:
                 errors.append(str(e))
+    check_shards(jobs, errors)
     with open(LOCAL_CI, encoding="utf-8") as f:
         local = {c for c in commands(f.read()) if c.startswith("scripts/")}
     for command in sorted(local - used):

@@ -30,19 +30,23 @@ for _ in $(seq 200); do
   sleep 0.05
 done
 grep -qs "hostinfo" "$work"/hang/cells/*/output.txt || fail "the hanging cell never started"
-# The namespaces the cell and its peer live in (the peer is a fork of the cell).
-namespaces=$(for pid in $(pgrep -f "__cell $cell"); do readlink "/proc/$pid/ns/net"; done | sort -u)
+# The namespaces the cell and its peer live in (the lane runner, the cell and its peer share
+# the command line: each is a fork of the one before).
+namespaces=$(for pid in $(pgrep -f -- "--exact $cell"); do readlink "/proc/$pid/ns/net"; done | sort -u)
 own=$(readlink /proc/self/ns/net)
 cell_namespaces=$(echo "$namespaces" | grep -vxF "$own" || true)
 [ $lane_netns = no ] || [ "$(echo "$cell_namespaces" | grep -c net:)" -ge 1 ] ||
   fail "the netns cell does not run in a namespace of its own"
+# Scratch directories are named by the lane runner that made them, a child of the runner.
+lane_runner=$(pgrep -P $runner | head -1)
+[ -n "$lane_runner" ] || fail "no lane runner under runner $runner"
 kill -9 $runner
 wait $runner 2>/dev/null || true
 for _ in $(seq 100); do
-  pgrep -f "__cell $cell" >/dev/null || break
+  pgrep -f -- "--exact $cell" >/dev/null || break
   sleep 0.05
 done
-! pgrep -f "__cell $cell" >/dev/null || fail "the hung cell outlived its runner"
+! pgrep -f -- "--exact $cell" >/dev/null || fail "the hung cell outlived its runner"
 # Nothing refers to the cell's namespaces any more (no process in them, no descriptor of
 # them), so the kernel has freed them.
 for ns in $cell_namespaces; do
@@ -51,11 +55,11 @@ for ns in $cell_namespaces; do
   fi
 done
 echo "after killing runner $runner: its cell, its peer and $(echo "$cell_namespaces" | grep -c net: || true) namespaces are gone"
-left_dirs=$( (compgen -G "/tmp/coapmx-${runner}x*" || true) | wc -l)
+left_dirs=$( (compgen -G "/tmp/coapmx-${lane_runner}x*" || true) | wc -l)
 [ "$left_dirs" -ge 1 ] || fail "expected the dead runner's scratch directory to remain until reaped"
 "$selfcheck" run --transport mutant-crashes --exact mutant-crashes/N1-hostinfo-v4/v4@swrap \
   --report "$work/reap" --quiet >/dev/null || true
-! compgen -G "/tmp/coapmx-${runner}x*" >/dev/null || fail "scratch dirs of the dead runner were not reaped"
+! compgen -G "/tmp/coapmx-${lane_runner}x*" >/dev/null || fail "scratch dirs of the dead runner were not reaped"
 [ "$(ip -o link show 2>/dev/null | grep -c ' cmx-')" -eq 0 ] || fail "a veth of ours is left in the root namespace"
 ! ls /run/netns 2>/dev/null | grep -q '^cmx' || fail "a named namespace of ours is left"
 echo "the next run reaped everything the dead runner left"

@@ -336,7 +336,7 @@ static void test_cells_round_trip(void **state)
     struct cell_result *back;
     size_t n;
     char err[256];
-    assert_int_equal(report_read_cells(path, &back, &n, err, sizeof err), 0);
+    assert_int_equal(report_read_cells(path, &back, &n, NULL, err, sizeof err), 0);
     assert_int_equal(n, CELL_COUNT);
     for (size_t i = 0; i < n; i++) {
         assert_string_equal(back[i].name, cells[i].name);
@@ -351,12 +351,12 @@ static void test_cells_round_trip(void **state)
     FILE *f = fopen(path, "a");
     fputs("cell\tbroken line\n", f);
     fclose(f);
-    assert_int_equal(report_read_cells(path, &back, &n, err, sizeof err), -1);
+    assert_int_equal(report_read_cells(path, &back, &n, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, ":12: not a cell line"));
     f = fopen(path, "w");
     fputs("name\tstatus\n", f);
     fclose(f);
-    assert_int_equal(report_read_cells(path, &back, &n, err, sizeof err), -1);
+    assert_int_equal(report_read_cells(path, &back, &n, NULL, err, sizeof err), -1);
     assert_non_null(strstr(err, "not a coapmx cells.tsv"));
     cells[4].phase_ms[PHASE_BODY] = 0;
     cells[4].observed[0] = '\0';
