@@ -34,6 +34,9 @@ static bool same_sockaddr(const struct sockaddr_storage *a, const struct sockadd
 int coapmx_resolve_all(const char *host, uint16_t port, struct sockaddr_storage *out, size_t max,
                        struct coapmx_error *err)
 {
+    /* A literal is its own only answer; getaddrinfo would say the same, slower. */
+    if (max > 0 && coapmx_sockaddr_from_literal(host, port, &out[0]) == 0)
+        return 1;
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM};
     struct addrinfo *res = NULL;
     char service[8];

@@ -17,10 +17,22 @@
 #include "addr.h"
 #include "transport.h"
 
+/* The last peer named and the last local address named: datagrams come in runs from one peer,
+ * and formatting a name costs more than the rest of receiving it. */
+struct udp6_names {
+    bool have_peer, have_local;
+    struct sockaddr_in6 peer;
+    struct in6_addr local;
+    struct coapmx_remote remote; /* hostinfo, key, is_multicast of peer */
+    char hostinfo_local[COAPMX_HOSTINFO_MAX];
+    bool local_is_multicast;
+};
+
 struct udp6 {
     struct coapmx_transport *t;
     int fd;
     uint16_t bound_port;
+    struct udp6_names names;
     uint8_t *rx_buffer;
     size_t rx_size;
     unsigned dispatching; /* read callbacks on the stack */
@@ -53,16 +65,28 @@ static void as_inet6(const struct sockaddr_storage *in, struct sockaddr_in6 *out
         memcpy(out, in, sizeof *out);
 }
 
-static int describe(const struct sockaddr_in6 *peer, struct coapmx_remote *r)
+static int describe(struct udp6 *u, const struct sockaddr_in6 *peer, struct coapmx_remote *r)
 {
     memset(&r->addr, 0, sizeof r->addr);
     memcpy(&r->addr, peer, sizeof *peer);
     r->addr_len = sizeof *peer;
+    struct udp6_names *n = &u->names;
+    if (n->have_peer && memcmp(&n->peer, peer, sizeof *peer) == 0) {
+        r->is_multicast = n->remote.is_multicast;
+        strcpy(r->hostinfo, n->remote.hostinfo);
+        strcpy(r->key, n->remote.key);
+        return 0;
+    }
     r->is_multicast = coapmx_sockaddr_is_multicast((const struct sockaddr *)peer);
     if (coapmx_hostinfo_of((const struct sockaddr *)peer, true, r->hostinfo, sizeof r->hostinfo) !=
         0)
         return -1;
     strcpy(r->key, r->hostinfo);
+    n->peer = *peer;
+    n->remote.is_multicast = r->is_multicast;
+    strcpy(n->remote.hostinfo, r->hostinfo);
+    strcpy(n->remote.key, r->key);
+    n->have_peer = true;
     return 0;
 }
 
@@ -81,7 +105,7 @@ static int udp6_resolve(struct coapmx_transport *t, const char *host, uint16_t p
         chosen = &addrs[0];
     struct sockaddr_in6 peer;
     as_inet6(chosen, &peer);
-    if (describe(&peer, out) != 0)
+    if (describe(t->priv, &peer, out) != 0)
         return coapmx_fail(err, COAPMX_EINVAL, 0, "cannot format the address of %s", host);
     out->transport = t;
     return 0;
@@ -120,10 +144,17 @@ static void set_local(struct udp6 *u, struct msghdr *msg, struct coapmx_remote *
     r->hostinfo_local[0] = '\0';
     if (!local_address(msg, &local))
         return;
-    local.sin6_port = htons(u->bound_port);
-    r->is_multicast_locally = coapmx_sockaddr_is_multicast((const struct sockaddr *)&local);
-    coapmx_hostinfo_of((const struct sockaddr *)&local, true, r->hostinfo_local,
-                       sizeof r->hostinfo_local);
+    struct udp6_names *n = &u->names;
+    if (!n->have_local || memcmp(&n->local, &local.sin6_addr, sizeof n->local) != 0) {
+        local.sin6_port = htons(u->bound_port);
+        n->local = local.sin6_addr;
+        n->local_is_multicast = coapmx_sockaddr_is_multicast((const struct sockaddr *)&local);
+        coapmx_hostinfo_of((const struct sockaddr *)&local, true, n->hostinfo_local,
+                           sizeof n->hostinfo_local);
+        n->have_local = true;
+    }
+    r->is_multicast_locally = n->local_is_multicast;
+    strcpy(r->hostinfo_local, n->hostinfo_local);
 }
 
 static void read_error_queue(struct udp6 *u)
@@ -148,7 +179,7 @@ static void read_error_queue(struct udp6 *u)
         memcpy(&ee, CMSG_DATA(c), sizeof ee);
         struct coapmx_remote about = {.transport = u->t};
         struct coapmx_error err;
-        describe(&offender_dst, &about);
+        describe(u, &offender_dst, &about);
         coapmx_fail(&err, COAPMX_ENETWORK, (int)ee.ee_errno, "%s (ICMP%s type %u code %u) from %s",
                     strerror((int)ee.ee_errno), v6 ? "v6" : "", ee.ee_type, ee.ee_code,
                     about.hostinfo);
@@ -178,7 +209,7 @@ static bool read_datagram(struct udp6 *u)
         return true;
     }
     struct coapmx_remote from = {.transport = u->t};
-    if (peer.sin6_family != AF_INET6 || describe(&peer, &from) != 0)
+    if (peer.sin6_family != AF_INET6 || describe(u, &peer, &from) != 0)
         return true;
     set_local(u, &msg, &from);
     u->t->stats.datagrams_received++;

@@ -239,12 +239,14 @@ static bool limited_by_nstart(const struct pending *p)
     return p->type == COAP_CON && !p->remote.is_multicast;
 }
 
-static size_t outstanding(const struct coapmx_endpoint *ep, const struct coapmx_remote *remote)
+/* Whether NSTART exchanges with remote's key are outstanding (counting stops there). */
+static bool nstart_reached(const struct coapmx_endpoint *ep, const struct coapmx_remote *remote)
 {
     size_t n = 0;
-    for (const struct pending *p = ep->pending; p != NULL; p = p->next)
+    for (const struct pending *p = ep->pending; p != NULL && n < ep->config.protocol.nstart;
+         p = p->next)
         n += limited_by_nstart(p) && !p->waiting && coapmx_remote_same(&p->remote, remote);
-    return n;
+    return n >= ep->config.protocol.nstart;
 }
 
 static int transmit_first(struct coapmx_endpoint *ep, struct pending *p, struct coapmx_error *err);
@@ -255,7 +257,7 @@ static void finish(struct coapmx_endpoint *ep, struct pending *p, const struct c
 static void start_next_waiting(struct coapmx_endpoint *ep, const struct coapmx_remote *remote)
 {
     struct pending *oldest = NULL;
-    if (ep->shut_down || outstanding(ep, remote) >= ep->config.protocol.nstart)
+    if (ep->shut_down || nstart_reached(ep, remote))
         return;
     for (struct pending *p = ep->pending; p != NULL; p = p->next)
         if (p->waiting && !p->failing && coapmx_remote_same(&p->remote, remote))
@@ -348,6 +350,8 @@ static struct pending *find_response_owner(struct coapmx_endpoint *ep,
     for (struct pending *p = ep->pending; p != NULL; p = p->next) {
         bool token_ok =
             p->token_len == m->msg.token_len && memcmp(p->token, m->msg.token, p->token_len) == 0;
+        if (!token_ok) /* the cheap test first: tokens are unique per key */
+            continue;
         /* A group request is answered from the responders' unicast addresses. */
         bool remote_ok = p->remote.is_multicast || !ENDPOINT_CHECKS_SOURCE ||
                          coapmx_remote_same(&p->remote, &m->remote);
@@ -1063,7 +1067,7 @@ int64_t coapmx_request_start(struct coapmx_endpoint *ep, const struct coapmx_req
     if (ep->t->ops->hold != NULL)
         ep->t->ops->hold(ep->t, &p->remote);
     p->id = ++ep->next_request_id;
-    p->waiting = limited_by_nstart(p) && outstanding(ep, &p->remote) >= ep->config.protocol.nstart;
+    p->waiting = limited_by_nstart(p) && nstart_reached(ep, &p->remote);
     p->next = ep->pending;
     ep->pending = p;
     if (!p->waiting && transmit_first(ep, p, err) != 0) {
