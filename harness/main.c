@@ -465,6 +465,9 @@ int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry)
         return cmd_report(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "rows") == 0)
         return spec_main(registry, argc - 2, argv + 2);
+    if (strcmp(cmd, "__preload") == 0) /* for scripts/bench: socket_wrapper's libraries */
+        return puts(COAPMX_SANITIZER_PRELOAD COAPMX_NSS_WRAPPER_SO ":" COAPMX_SOCKET_WRAPPER_SO) <
+               0;
     if (strcmp(cmd, "__lane-run") == 0)
         return cmd_run(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "__cell") == 0)
