@@ -10,6 +10,8 @@
 #include "../transports/transport.h"
 #include "kinds.h"
 
+struct iut_socket;
+
 struct lane {
     const char *name;
     const char *client_ifname, *peer_ifname; /* NULL: no real interfaces (no live capture) */
@@ -50,6 +52,11 @@ struct lane {
     void (*cleanup)(const struct lane *lane, const char *instance);
     /* In the runner, before any cell: removes what runners that died left behind. */
     void (*reap_stale)(const struct lane *lane);
+    /* The UDP sockets of a process of the cell (a driver's), as this lane's network has them:
+     * how many, up to max written. */
+    size_t (*process_sockets)(const struct lane *lane, int pid, struct iut_socket *out, size_t max);
+    /* process_sockets tells a wildcard bind from a specific one, and shows connected peers. */
+    bool sees_socket_details;
 };
 
 /* Preloads the wrapper libraries into the cell, in a way the sanitizer builds accept. */

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "iut.h"
 #include "lane.h"
 #include "netlink.h"
 
@@ -124,6 +125,13 @@ static void netns_nothing_to_clean_up_after(const struct lane *lane)
                  * namespaces */
 }
 
+static size_t netns_process_sockets(const struct lane *lane, int pid, struct iut_socket *out,
+                                    size_t max)
+{
+    (void)lane;
+    return iut_proc_udp_sockets(pid, out, max);
+}
+
 const struct lane lane_netns = {
     .name = "netns",
     .client_ifname = CLIENT_IF,
@@ -152,4 +160,6 @@ const struct lane lane_netns = {
     .enter_peer = netns_enter_peer,
     .cleanup = netns_nothing_to_clean,
     .reap_stale = netns_nothing_to_clean_up_after,
+    .process_sockets = netns_process_sockets,
+    .sees_socket_details = true,
 };

@@ -12,7 +12,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../transports/addr.h"
 #include "artifacts.h"
+#include "iut.h"
 #include "lane.h"
 
 #define SWRAP_CLIENT_IFACE "20"
@@ -114,6 +116,64 @@ static int swrap_enter_peer(const struct lane *lane, const char *peer_pcap)
                : 0;
 }
 
+/* A process's sockets are Unix datagram sockets bound to files named after the address they
+ * stand for ("U141633": 'U' UDP over IPv4 or 'Y' over IPv6, host 0x14, port 0x1633), which
+ * /proc/<pid>/net/unix lists by inode. The wildcard and a connected peer are socket_wrapper's
+ * secret (sees_socket_details is false). */
+static size_t swrap_process_sockets(const struct lane *lane, int pid, struct iut_socket *out,
+                                    size_t max)
+{
+    (void)lane;
+    char path[64], line[512];
+    unsigned long inodes[IUT_MAX_SOCKETS];
+    size_t inode_count = 0, n = 0;
+    snprintf(path, sizeof path, "/proc/%d/fd", pid);
+    DIR *d = opendir(path);
+    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
+        char link[400], target[64];
+        snprintf(link, sizeof link, "%s/%s", path, e->d_name);
+        ssize_t len = readlink(link, target, sizeof target - 1);
+        unsigned long inode;
+        if (len > 0 && (target[len] = '\0', sscanf(target, "socket:[%lu]", &inode) == 1) &&
+            inode_count < IUT_MAX_SOCKETS)
+            inodes[inode_count++] = inode;
+    }
+    if (d != NULL)
+        closedir(d);
+    const char *dir = getenv("SOCKET_WRAPPER_DIR");
+    snprintf(path, sizeof path, "/proc/%d/net/unix", pid);
+    FILE *f = dir != NULL ? fopen(path, "r") : NULL;
+    while (f != NULL && fgets(line, sizeof line, f) != NULL) {
+        unsigned long inode;
+        char file[300];
+        if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %299s", &inode, file) != 2)
+            continue;
+        bool ours = false;
+        for (size_t i = 0; i < inode_count && !ours; i++)
+            ours = inodes[i] == inode;
+        const char *base = strrchr(file, '/');
+        char type;
+        unsigned host, port;
+        if (!ours || base == NULL || strncmp(file, dir, strlen(dir)) != 0 ||
+            sscanf(base + 1, "%c%2X%4X", &type, &host, &port) != 3 || (type != 'U' && type != 'Y'))
+            continue;
+        struct iut_socket s;
+        memset(&s, 0, sizeof s);
+        char address[64];
+        if (type == 'U')
+            snprintf(address, sizeof address, "127.0.0.%u", host);
+        else
+            snprintf(address, sizeof address, "fd00::5357:5f%02x", host);
+        coapmx_sockaddr_from_literal(address, (uint16_t)port, &s.local);
+        if (n < max)
+            out[n] = s;
+        n++;
+    }
+    if (f != NULL)
+        fclose(f);
+    return n;
+}
+
 const struct lane lane_swrap = {
     .name = "swrap",
     .peer_v4 = "127.0.0.10",
@@ -139,4 +199,6 @@ const struct lane lane_swrap = {
     .enter_peer = swrap_enter_peer,
     .cleanup = swrap_nothing_to_clean,
     .reap_stale = swrap_reap_stale,
+    .process_sockets = swrap_process_sockets,
+    .sees_socket_details = false,
 };

@@ -18,6 +18,7 @@
 static const char usage[] =
     "usage: coapmx <command> [options]\n"
     "  list [FILTER...] [--transport T] [--lane L]    the matrix cells, one per line\n"
+    "  list --why                                     the rows an IUT has no cell for, and why\n"
     "  run  [FILTER...] [--transport T] [--lane L] [--report DIR] [-j N] [--timeout S]\n"
     "       [--keep-pcaps] [--exact CELL] [--quiet]   run cells; write DIR/summary.md,\n"
     "       [--seed N] [--protocol ack_timeout_ms=2000,max_retransmit=4,nstart=1,...]\n"
@@ -30,12 +31,14 @@ static const char usage[] =
     "                                                 serve /hello, /whoami, /local\n"
     "  report --merge DIR... [--report OUT]           the reports of shards (run --shard K/N)\n"
     "                                                 as one\n"
-    "  transports [--names]                           the transports and their profiles\n"
+    "  transports [--names | IUT]                     every IUT (our transports and third-party\n"
+    "                                                 stacks) and what it claims: its PICS\n"
     "  rows [ROW...] [--check] [--spec FILE]          the behaviour specification: each row,\n"
     "                                                 its scenarios, where they apply and why\n"
     "                                                 not; --check: spec and scenarios agree\n"
     "A FILTER is a glob (with * ? [) or a substring of the cell name\n"
-    "<transport>/<scenario>/<address kind>@<lane>; a cell runs if any filter matches.\n";
+    "<iut>/<scenario>/<address kind>@<lane>; a cell runs if any filter matches.\n"
+    "--transport T takes any IUT's name (coapmx transports --names).\n";
 
 const char *coapmx_self_path(char *buf, size_t cap)
 {
@@ -47,8 +50,12 @@ const char *coapmx_self_path(char *buf, size_t cap)
     return buf;
 }
 
+static int list_why(const struct coapmx_registry *registry);
+
 static int cmd_list(const struct coapmx_registry *registry, int argc, char **argv)
 {
+    if (argc == 1 && strcmp(argv[0], "--why") == 0)
+        return list_why(registry);
     struct runner_options opt;
     struct cell_list cells;
     bool ctest = false;
@@ -379,10 +386,7 @@ static int cmd_report(const struct coapmx_registry *registry, int argc, char **a
         qsort(all, count, sizeof *all, by_matrix_position);
     }
     for (size_t i = 0; i < count; i++) {
-        totals.pass += all[i].status == CELL_PASS;
-        totals.fail += all[i].status == CELL_FAIL;
-        totals.skip += all[i].status == CELL_SKIP;
-        totals.error += all[i].status == CELL_ERROR;
+        report_totals_add(&totals, all[i].status);
     }
     if (rc == 0 &&
         (artifact_mkdir_p(out_dir) != 0 || report_write(out_dir, all, count, &totals) != 0)) {
@@ -397,39 +401,54 @@ static int cmd_report(const struct coapmx_registry *registry, int argc, char **a
     free(all);
     if (rc != 0)
         return rc;
-    return totals.fail + totals.error > 0 ? 1 : 0;
+    return report_totals_failed(&totals) ? 1 : 0;
 }
 
-static const char *yes_no(bool b)
-{
-    return b ? "yes" : "no";
-}
-
+/* Every IUT's PICS in the one format: ours from their ops, third parties' from their files. */
 static int cmd_transports(const struct coapmx_registry *registry, int argc, char **argv)
 {
-    if (argc == 1 && strcmp(argv[0], "--names") == 0) {
-        for (size_t i = 0; i < registry->count; i++)
-            printf("%s\n", registry->transports[i]->name);
-        return 0;
+    size_t n;
+    const struct iut_info *const *iuts = iut_all(registry, &n);
+    bool names = argc == 1 && strcmp(argv[0], "--names") == 0;
+    for (size_t i = 0; i < n; i++) {
+        if (argc > 0 && !names && strcmp(argv[0], iuts[i]->name) != 0)
+            continue;
+        if (names) {
+            printf("%s\n", iuts[i]->name);
+            continue;
+        }
+        printf("%s# %s\n", i ? "\n" : "",
+               iuts[i]->ops != NULL ? "one of coapmx's transports, in the cell's process"
+                                    : iuts[i]->pics_path);
+        iut_print_pics(stdout, iuts[i]);
     }
-    static const char *const roles[] = {"client only", "client and server",
-                                        "server (originates requests through its socket)"};
-    static const char *const netloc[] = {"requested name", "IP literal"};
-    static const char *const family[] = {"first listed", "IPv6 first, IPv4 v4-mapped",
-                                         "the socket's only"};
-    static const char *const sockets[] = {"connected per peer", "one shared dual-stack",
-                                          "one bound unconnected"};
-    static const char *const local[] = {"getsockname", "packet info", "as configured"};
-    for (size_t i = 0; i < registry->count; i++) {
-        const struct coapmx_profile *p = registry->transports[i]->profile;
-        printf("%s\n  roles: %s; sockets: %s (%zu at open); netloc: %s; family: %s; local: %s\n"
-               "  multicast: %s; strangers: %s; ICMP errors: %s; binds explicitly: %s; "
-               "binds names: %s\n",
-               registry->transports[i]->name, roles[p->roles], sockets[p->sockets],
-               p->client_sockets_at_open, netloc[p->netloc], family[p->family], local[p->local],
-               yes_no(p->multicast), yes_no(p->accepts_strangers), yes_no(p->icmp_errors),
-               yes_no(p->binds_explicitly), yes_no(p->binds_names));
+    return 0;
+}
+
+/* `list --why`: every row that has no cell for an IUT, and why; then the share of rows that
+ * apply to the third-party IUTs. */
+static int list_why(const struct coapmx_registry *registry)
+{
+    size_t n, external = 0, applying = 0, possible = 0;
+    const struct iut_info *const *iuts = iut_all(registry, &n);
+    for (size_t i = 0; i < n; i++) {
+        char why[512];
+        if (!iut_available(iuts[i], why, sizeof why))
+            printf("%s: every cell is skipped: %s\n", iuts[i]->name, why);
+        for (size_t s = 0; s < all_scenarios.count; s++) {
+            const char *na = scenario_not_applicable(all_scenarios.items[s], iuts[i]);
+            if (na != NULL)
+                printf("%s/%s: n/a: %s\n", iuts[i]->name, all_scenarios.items[s]->id, na);
+            if (iuts[i]->ops == NULL) {
+                possible++;
+                applying += na == NULL;
+            }
+        }
+        external += iuts[i]->ops == NULL;
     }
+    if (external > 0)
+        printf("rows with cells for the %zu third-party IUTs: %zu of %zu (%.0f %%)\n", external,
+               applying, possible, 100.0 * (double)applying / (double)possible);
     return 0;
 }
 

@@ -14,7 +14,7 @@
 #define TERMINAL_LABEL_WIDTH 48
 
 struct tally {
-    size_t pass, fail, skip, error;
+    size_t pass, fail, skip, error, xfail, xpass;
 };
 
 /* Distinct values of one field, in first-appearance order, each as the index of its first cell. */
@@ -51,13 +51,19 @@ const char *cell_status_name(enum cell_status status)
         return "skip";
     case CELL_ERROR:
         return "error";
+    case CELL_XFAIL:
+        return "xfail";
+    case CELL_XPASS:
+        return "xpass";
+    case CELL_STATUS_COUNT:
+        break;
     }
     return "unknown";
 }
 
 static bool is_failure(enum cell_status status)
 {
-    return status == CELL_FAIL || status == CELL_ERROR;
+    return status == CELL_FAIL || status == CELL_ERROR || status == CELL_XPASS;
 }
 
 static const char *status_label(enum cell_status status)
@@ -67,9 +73,26 @@ static const char *status_label(enum cell_status status)
         return "FAIL";
     case CELL_ERROR:
         return "ERROR";
+    case CELL_XPASS:
+        return "XPASS";
     default:
         return cell_status_name(status);
     }
+}
+
+void report_totals_add(struct report_totals *t, enum cell_status status)
+{
+    t->pass += status == CELL_PASS;
+    t->fail += status == CELL_FAIL;
+    t->skip += status == CELL_SKIP;
+    t->error += status == CELL_ERROR;
+    t->xfail += status == CELL_XFAIL;
+    t->xpass += status == CELL_XPASS;
+}
+
+bool report_totals_failed(const struct report_totals *t)
+{
+    return t->fail + t->error + t->xpass > 0;
 }
 
 static void tally_add(struct tally *t, enum cell_status status)
@@ -87,12 +110,20 @@ static void tally_add(struct tally *t, enum cell_status status)
     case CELL_ERROR:
         t->error++;
         break;
+    case CELL_XFAIL:
+        t->xfail++;
+        break;
+    case CELL_XPASS:
+        t->xpass++;
+        break;
+    case CELL_STATUS_COUNT:
+        break;
     }
 }
 
 static size_t tally_total(const struct tally *t)
 {
-    return t->pass + t->fail + t->skip + t->error;
+    return t->pass + t->fail + t->skip + t->error + t->xfail + t->xpass;
 }
 
 static struct report_totals effective_totals(const struct cell_result *results, size_t n,
@@ -103,13 +134,21 @@ static struct report_totals effective_totals(const struct cell_result *results, 
     struct tally t = {0};
     for (size_t i = 0; i < n; i++)
         tally_add(&t, results[i].status);
-    return (struct report_totals){t.pass, t.fail, t.skip, t.error, 0.0};
+    return (struct report_totals){.pass = t.pass,
+                                  .fail = t.fail,
+                                  .skip = t.skip,
+                                  .error = t.error,
+                                  .xfail = t.xfail,
+                                  .xpass = t.xpass};
 }
 
 static void format_totals(char *buf, size_t cap, size_t cells, const struct report_totals *t)
 {
-    snprintf(buf, cap, "%zu cells: %zu pass, %zu fail, %zu skip, %zu error; wall time %.1f s",
-             cells, t->pass, t->fail, t->skip, t->error, t->wall_seconds);
+    char expected[64] = "";
+    if (t->xfail + t->xpass > 0) /* only where an IUT declares deviations */
+        snprintf(expected, sizeof expected, ", %zu xfail, %zu XPASS", t->xfail, t->xpass);
+    snprintf(buf, cap, "%zu cells: %zu pass, %zu fail, %zu skip, %zu error%s; wall time %.1f s",
+             cells, t->pass, t->fail, t->skip, t->error, expected, t->wall_seconds);
 }
 
 /* ---- matrix ---- */
@@ -219,8 +258,12 @@ static void format_entry(const struct tally *t, const char *empty, char *buf, si
         append_part(buf, cap, "FAIL %zu/%zu", t->fail, total);
     if (t->error > 0)
         append_part(buf, cap, "ERROR %zu/%zu", t->error, total);
-    if (t->fail == 0 && t->error == 0 && t->pass > 0)
+    if (t->xpass > 0)
+        append_part(buf, cap, "XPASS %zu/%zu", t->xpass, total);
+    if (t->fail == 0 && t->error == 0 && t->xpass == 0 && t->pass > 0)
         append_part(buf, cap, "pass %zu", t->pass);
+    if (t->xfail > 0)
+        append_part(buf, cap, "xfail %zu", t->xfail);
     if (t->skip > 0)
         append_part(buf, cap, "skip %zu", t->skip);
 }
@@ -409,6 +452,74 @@ static void md_failures(FILE *f, const struct cell_result *results, size_t n)
         fputs("None.\n", f);
 }
 
+/* A deviation's cells share IUT, scenario and what was observed: the kind and lane parts of the
+ * name aside. */
+static bool same_deviation(const struct cell_result *a, const struct cell_result *b)
+{
+    return (a->status == CELL_XFAIL || a->status == CELL_FAIL) && a->status == b->status &&
+           strcmp(a->transport, b->transport) == 0 && strcmp(a->scenario, b->scenario) == 0 &&
+           strcmp(a->reason, b->reason) == 0;
+}
+
+static bool deviation_seen_before(const struct cell_result *results, size_t index)
+{
+    for (size_t i = 0; i < index; i++)
+        if (same_deviation(&results[i], &results[index]))
+            return true;
+    return false;
+}
+
+/* Per IUT, each row where it does not do what the row says: observed against expected (the
+ * failure message), and the PICS reason where it declares the deviation. */
+static void md_deviations(FILE *f, const struct cell_result *results, size_t n)
+{
+    struct axis iuts;
+    if (axis_build(&iuts, results, n, transport_of) != 0)
+        return;
+    bool heading = false;
+    for (size_t t = 0; t < iuts.count; t++) {
+        const char *iut = results[iuts.first[t]].transport;
+        bool any = false;
+        for (size_t i = 0; i < n; i++) {
+            const struct cell_result *c = &results[i];
+            if (strcmp(c->transport, iut) != 0 ||
+                (c->status != CELL_XFAIL && c->status != CELL_FAIL) ||
+                deviation_seen_before(results, i))
+                continue;
+            if (!heading)
+                fputs("\n## Deviations\n\nPer IUT, each row where it does not do what the row "
+                      "promises: what the cell observed against what was expected. An xfail is "
+                      "declared in the IUT's PICS; a FAIL is not.\n",
+                      f);
+            heading = true;
+            if (!any) {
+                fputs("\n### ", f);
+                md_inline(f, iut);
+                fputs("\n\n| Row | Status | Cells (kind@lane) | Observed against expected |\n"
+                      "|---|---|---|---|\n",
+                      f);
+            }
+            any = true;
+            fputs("| `", f);
+            md_inline(f, c->scenario);
+            fprintf(f, "` | %s | ", status_label(c->status));
+            size_t listed = 0;
+            for (size_t j = i; j < n; j++) {
+                if (!same_deviation(&results[j], c))
+                    continue;
+                fprintf(f, "%s", listed++ ? ", " : "");
+                md_inline(f, results[j].kind);
+                fputc('@', f);
+                md_inline(f, results[j].lane);
+            }
+            fputs(" | ", f);
+            md_inline(f, c->reason);
+            fputs(" |\n", f);
+        }
+    }
+    free(iuts.first);
+}
+
 static bool skip_reason_seen_before(const struct cell_result *results, size_t index)
 {
     for (size_t i = 0; i < index; i++) {
@@ -558,6 +669,7 @@ static int write_summary(FILE *f, const struct cell_result *results, size_t n,
     md_matrix(f, &m);
     matrix_free(&m);
     md_failures(f, results, n);
+    md_deviations(f, results, n);
     md_lane_agreement(f, results, n);
     md_skipped(f, results, n);
     md_cells(f, results, n);
@@ -591,6 +703,33 @@ static size_t utf8_xml_char_length(const unsigned char *s)
     if (cp < min || cp > 0x10ffff || surrogate || cp == 0xfffe || cp == 0xffff)
         return 0;
     return len;
+}
+
+void report_safe_text(char *text, size_t cap)
+{
+    if (cap == 0)
+        return;
+    char *out = malloc(cap);
+    if (out == NULL)
+        return; /* LCOV_EXCL_LINE: OutOfMemory */
+    size_t used = 0;
+    for (const unsigned char *s = (const unsigned char *)text; *s != '\0';) {
+        size_t len = utf8_xml_char_length(s);
+        bool plain =
+            len > 1 || (len == 1 && (*s >= 0x20 || *s == '\n' || *s == '\t') && *s != 0x7f);
+        size_t need = plain ? len : 4;
+        if (used + need + 1 > cap)
+            break;
+        if (plain)
+            memcpy(out + used, s, len);
+        else
+            snprintf(out + used, 5, "\\x%02x", (unsigned)*s);
+        used += need;
+        s += plain ? len : 1;
+    }
+    out[used] = '\0';
+    memcpy(text, out, used + 1);
+    free(out);
 }
 
 static void xml_escape_ascii(FILE *f, unsigned char c, bool in_attribute)
@@ -654,7 +793,7 @@ static void xml_attribute(FILE *f, const char *name, const char *value)
 
 static void junit_problem(FILE *f, const struct cell_result *cell)
 {
-    const char *element = cell->status == CELL_FAIL ? "failure" : "error";
+    const char *element = cell->status == CELL_ERROR ? "error" : "failure";
     fprintf(f, "      <%s", element);
     xml_attribute(f, "message", cell->reason);
     xml_attribute(f, "type", cell_status_name(cell->status));
@@ -684,9 +823,13 @@ static void junit_testcase(FILE *f, const struct cell_result *cell)
         return;
     }
     fputs(">\n", f);
-    if (cell->status == CELL_SKIP) {
+    if (cell->status == CELL_SKIP || cell->status == CELL_XFAIL) {
+        /* An expected failure is no failure: reported as skipped, as pytest does. */
+        char message[CELL_TEXT_MAX + 16];
+        snprintf(message, sizeof message, "%s%s", cell->status == CELL_XFAIL ? "xfail: " : "",
+                 cell->reason);
         fputs("      <skipped", f);
-        xml_attribute(f, "message", cell->reason);
+        xml_attribute(f, "message", message);
         fputs("/>\n", f);
     } else {
         junit_problem(f, cell);
@@ -697,7 +840,7 @@ static void junit_testcase(FILE *f, const struct cell_result *cell)
 static void junit_counts(FILE *f, const struct tally *t, double seconds)
 {
     fprintf(f, " tests=\"%zu\" failures=\"%zu\" errors=\"%zu\" skipped=\"%zu\" time=\"%.3f\"",
-            tally_total(t), t->fail, t->error, t->skip, seconds);
+            tally_total(t), t->fail + t->xpass, t->error, t->skip + t->xfail, seconds);
 }
 
 static void junit_suite(FILE *f, const struct cell_result *results, size_t n, const char *transport)
@@ -800,10 +943,12 @@ static int write_tap(FILE *f, const struct cell_result *results, size_t n,
     fprintf(f, "TAP version 13\n1..%zu\n", n);
     for (size_t i = 0; i < n; i++) {
         const struct cell_result *cell = &results[i];
-        fprintf(f, "%s %zu - ", is_failure(cell->status) ? "not ok" : "ok", i + 1);
+        bool not_ok = is_failure(cell->status) || cell->status == CELL_XFAIL;
+        fprintf(f, "%s %zu - ", not_ok ? "not ok" : "ok", i + 1);
         tap_description(f, cell->name);
-        if (cell->status == CELL_SKIP) {
-            fputs(" # SKIP ", f);
+        if (cell->status == CELL_SKIP || cell->status == CELL_XFAIL) {
+            /* TAP's TODO is an expected failure: it does not fail the stream. */
+            fputs(cell->status == CELL_SKIP ? " # SKIP " : " # TODO xfail: ", f);
             tap_description(f, cell->reason);
         }
         fputc('\n', f);
@@ -945,11 +1090,17 @@ static bool tsv_unescape(char *text)
 
 static enum cell_status status_of(const char *name, bool *ok)
 {
-    for (int s = CELL_PASS; s <= CELL_ERROR; s++)
+    for (int s = CELL_PASS; s < CELL_STATUS_COUNT; s++)
         if (strcmp(name, cell_status_name((enum cell_status)s)) == 0)
             return (enum cell_status)s;
     *ok = false;
     return CELL_ERROR;
+}
+
+enum cell_status cell_status_of(const char *name)
+{
+    bool ok = true;
+    return status_of(name, &ok);
 }
 
 /* One "cell" line into r; false if it is not one. */

@@ -3,10 +3,19 @@
 #ifndef COAPMX_REPORT_H
 #define COAPMX_REPORT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
-enum cell_status { CELL_PASS, CELL_FAIL, CELL_SKIP, CELL_ERROR /* crash or timeout */ };
+enum cell_status {
+    CELL_PASS,
+    CELL_FAIL,
+    CELL_SKIP,
+    CELL_ERROR, /* crash or timeout */
+    CELL_XFAIL, /* failed as the IUT's PICS declares (a known deviation) */
+    CELL_XPASS, /* passed although the PICS declares it fails: fails the run */
+    CELL_STATUS_COUNT
+};
 
 #define CELL_NAME_MAX     160
 #define CELL_TEXT_MAX     1024
@@ -41,12 +50,21 @@ struct cell_result {
     char output[512]; /* path of the cell's output log relative to the report dir, "" if none */
 };
 
-const char *cell_status_name(enum cell_status status); /* "pass", "fail", "skip", "error" */
+const char *cell_status_name(enum cell_status status); /* "pass", "fail", "skip", ... */
+enum cell_status cell_status_of(const char *name);     /* CELL_ERROR for an unknown name */
+
+/* Makes text valid UTF-8 without control characters (but newline and tab), in place: any other
+ * byte becomes "\xNN". What a cell or a driver reports may hold any bytes; every report format
+ * gets it through here. Truncates at a character boundary to fit cap. */
+void report_safe_text(char *text, size_t cap);
 
 struct report_totals {
-    size_t pass, fail, skip, error;
+    size_t pass, fail, skip, error, xfail, xpass;
     double wall_seconds; /* of the whole run */
 };
+void report_totals_add(struct report_totals *t, enum cell_status status);
+/* A failure, an error or an XPASS (a declared deviation that did not happen) fails the run. */
+bool report_totals_failed(const struct report_totals *t);
 
 /* Writes dir/summary.md, dir/junit.xml, dir/results.tap, dir/timings.tsv (a line per cell:
  * name, lane, status, seconds, then each phase in ms) and dir/cells.tsv (below). Returns 0 or

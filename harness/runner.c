@@ -65,21 +65,23 @@ static int select_all(const struct coapmx_registry *registry, const struct runne
     for (size_t l = 0; l < lane_count; l++) {
         if (!lane_selected(opt, lanes[l]))
             continue;
-        for (size_t t = 0; t < registry->count; t++) {
-            const struct coapmx_transport_ops *ops = registry->transports[t];
-            if (opt->transport != NULL && strcmp(opt->transport, ops->name) != 0)
+        size_t iut_count;
+        const struct iut_info *const *iuts = iut_all(registry, &iut_count);
+        for (size_t t = 0; t < iut_count; t++) {
+            const struct iut_info *iut = iuts[t];
+            if (opt->transport != NULL && strcmp(opt->transport, iut->name) != 0)
                 continue;
             for (size_t s = 0; s < all_scenarios.count; s++) {
                 const struct scenario *sc = all_scenarios.items[s];
-                if (scenario_not_applicable(sc, ops->profile) != NULL)
+                if (scenario_not_applicable(sc, iut) != NULL)
                     continue;
                 for (const char *const *k = sc->kinds; *k != NULL; k++) {
                     struct cell_result r = {.status = CELL_ERROR};
-                    snprintf(r.name, sizeof r.name, "%s/%s/%s@%s", ops->name, sc->id, *k,
+                    snprintf(r.name, sizeof r.name, "%s/%s/%s@%s", iut->name, sc->id, *k,
                              lanes[l]->name);
                     if (!matches(opt, r.name))
                         continue;
-                    snprintf(r.transport, sizeof r.transport, "%s", ops->name);
+                    snprintf(r.transport, sizeof r.transport, "%s", iut->name);
                     snprintf(r.scenario, sizeof r.scenario, "%s", sc->id);
                     snprintf(r.scenario_title, sizeof r.scenario_title, "%s", sc->title);
                     snprintf(r.kind, sizeof r.kind, "%s", *k);
@@ -93,6 +95,8 @@ static int select_all(const struct coapmx_registry *registry, const struct runne
     return 0;
 }
 
+static const struct coapmx_registry *run_registry_for_cost;
+
 /* What a cell is expected to cost, relative to a plain socket_wrapper cell: a netns cell builds
  * two namespaces, a real-clock scenario waits real time. Only the ratios matter. */
 static double expected_cost(const struct cell_result *r)
@@ -102,6 +106,9 @@ static double expected_cost(const struct cell_result *r)
         if (strcmp(all_scenarios.items[i]->id, r->scenario) == 0)
             sc = all_scenarios.items[i];
     double cost = strcmp(r->lane, "netns") == 0 ? 1.4 : 1.0;
+    const struct iut_info *iut = iut_find(run_registry_for_cost, r->transport);
+    if (iut != NULL && iut->ops == NULL)
+        return cost * 8; /* a driver process on the real clock */
     return sc != NULL && sc->real_clock ? cost * 3 : cost;
 }
 
@@ -152,6 +159,7 @@ static int keep_shard(const struct runner_options *opt, struct cell_list *cells)
 int runner_select(const struct coapmx_registry *registry, const struct runner_options *opt,
                   struct cell_list *out)
 {
+    run_registry_for_cost = registry;
     if (select_all(registry, opt, out) != 0 || (opt->shard_count > 0 && keep_shard(opt, out)))
         return -1;
     /* A lane runner takes its lane's part of the run's cells, after the shard's split. */
@@ -336,16 +344,16 @@ static void read_result(const struct slot *slot, int wait_status, struct cell_re
     bool have_result = f != NULL && fgets(line, sizeof line, f) != NULL;
     if (have_result) {
         line[strcspn(line, "\n")] = '\0';
-        r->status = strcmp(line, "pass") == 0   ? CELL_PASS
-                    : strcmp(line, "skip") == 0 ? CELL_SKIP
-                    : strcmp(line, "fail") == 0 ? CELL_FAIL
-                                                : CELL_ERROR;
+        r->status = cell_status_of(line);
         if (fgets(r->reason, sizeof r->reason, f) == NULL)
             r->reason[0] = '\0';
         r->reason[strcspn(r->reason, "\n")] = '\0';
         if (fgets(r->observed, sizeof r->observed, f) == NULL)
             r->observed[0] = '\0';
         r->observed[strcspn(r->observed, "\n")] = '\0';
+        /* What a cell reports may hold any bytes (a driver's words): every report gets text. */
+        report_safe_text(r->reason, sizeof r->reason);
+        report_safe_text(r->observed, sizeof r->observed);
         read_timing(f, slot, r);
     }
     if (f != NULL)
@@ -373,7 +381,8 @@ static void retain_artifacts(const struct runner_options *opt, const struct slot
                              struct cell_result *r)
 {
     artifact_remove_tree(slot->scratch);
-    bool keep = opt->keep_pcaps || r->status == CELL_FAIL || r->status == CELL_ERROR;
+    bool keep = opt->keep_pcaps || r->status == CELL_FAIL || r->status == CELL_ERROR ||
+                r->status == CELL_XFAIL || r->status == CELL_XPASS; /* a deviation's evidence */
     if (!keep) {
         artifact_remove_tree(slot->dir);
         return;
@@ -706,10 +715,7 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
         close(timestamps);
     for (size_t i = 0; i < cells->count; i++) {
         enum cell_status st = cells->items[i].status;
-        totals.pass += st == CELL_PASS;
-        totals.fail += st == CELL_FAIL;
-        totals.skip += st == CELL_SKIP;
-        totals.error += st == CELL_ERROR;
+        report_totals_add(&totals, st);
     }
     if (report_write(opt->report_dir, cells->items, cells->count, &totals) != 0)
         fprintf(stderr, "coapmx: cannot write the report in %s: %s\n", opt->report_dir,
@@ -719,7 +725,7 @@ int runner_run(const struct coapmx_registry *registry, const struct runner_optio
     else if (cells->count == 1 && cells->items[0].output[0] != '\0' &&
              (cells->items[0].status == CELL_FAIL || cells->items[0].status == CELL_ERROR))
         show_output(opt, &cells->items[0]);
-    if (totals.fail + totals.error > 0)
+    if (report_totals_failed(&totals))
         return 1;
     return totals.skip == cells->count ? 77 : 0;
 }

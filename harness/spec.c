@@ -247,11 +247,12 @@ static void print_applicability(FILE *out, const struct coapmx_registry *registr
     const char *reasons[16];
     size_t reason_count = 0;
     fprintf(out, "        applies to:");
-    size_t applies = 0;
-    for (size_t t = 0; t < registry->count; t++) {
-        const char *why = scenario_not_applicable(sc, registry->transports[t]->profile);
+    size_t applies = 0, iut_count;
+    const struct iut_info *const *iuts = iut_all(registry, &iut_count);
+    for (size_t t = 0; t < iut_count; t++) {
+        const char *why = scenario_not_applicable(sc, iuts[t]);
         if (why == NULL) {
-            fprintf(out, "%s %s", applies++ ? "," : "", registry->transports[t]->name);
+            fprintf(out, "%s %s", applies++ ? "," : "", iuts[t]->name);
             continue;
         }
         bool known = false;
@@ -260,14 +261,14 @@ static void print_applicability(FILE *out, const struct coapmx_registry *registr
         if (!known && reason_count < 16)
             reasons[reason_count++] = why;
     }
-    fprintf(out, "%s\n", applies ? "" : " none of the transports here");
+    fprintf(out, "%s\n", applies ? "" : " none of the IUTs here");
     for (size_t i = 0; i < reason_count; i++) {
         fprintf(out, "        n/a for");
         size_t n = 0;
-        for (size_t t = 0; t < registry->count; t++) {
-            const char *why = scenario_not_applicable(sc, registry->transports[t]->profile);
+        for (size_t t = 0; t < iut_count; t++) {
+            const char *why = scenario_not_applicable(sc, iuts[t]);
             if (why != NULL && strcmp(why, reasons[i]) == 0)
-                fprintf(out, "%s %s", n++ ? "," : "", registry->transports[t]->name);
+                fprintf(out, "%s %s", n++ ? "," : "", iuts[t]->name);
         }
         fprintf(out, ": %s\n", reasons[i]);
     }

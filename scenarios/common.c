@@ -2,31 +2,13 @@
 
 #include "../transports/addr.h"
 
-static bool sent_to(const struct wire_datagram *dg, const struct sockaddr_storage *addr)
-{
-    struct wire_filter f = WIRE_FILTER_ANY;
-    struct wire_capture one = {.count = 1, .items = (struct wire_datagram *)dg};
-    f.dst = (const struct sockaddr *)addr;
-    return wire_count(&one, &f) == 1;
-}
-
 static const struct wire_datagram *find_request_at_peer(struct cell *cx,
                                                         const struct wire_capture *cap, size_t nth)
 {
-    struct sockaddr_storage peer4, peer6, peer_link = {0};
-    cell_peer_sockaddr(cx, AF_INET, 0, &peer4);
-    cell_peer_sockaddr(cx, AF_INET6, 0, &peer6);
-    if (cell_lane(cx)->peer_v6_link != NULL) /* as captured: without a zone */
-        coapmx_sockaddr_from_literal(cell_lane(cx)->peer_v6_link, 0, &peer_link);
     size_t seen = 0;
-    for (size_t i = 0; i < cap->count; i++) {
-        const struct wire_datagram *dg = &cap->items[i];
-        bool request = dg->kind == WIRE_UDP && dg->coap_status == COAP_OK &&
-                       COAP_CODE_CLASS(dg->coap.code) == 0 && dg->coap.code != COAP_EMPTY;
-        if (request && (sent_to(dg, &peer4) || sent_to(dg, &peer6) || sent_to(dg, &peer_link)) &&
-            seen++ == nth)
-            return dg;
-    }
+    for (size_t i = 0; i < cap->count; i++)
+        if (cell_request_to_peer(cx, &cap->items[i]) && seen++ == nth)
+            return &cap->items[i];
     return NULL;
 }
 
@@ -110,28 +92,60 @@ size_t block_requests(struct cell *cx, const struct wire_capture *cap, const cha
     return n;
 }
 
-const char *unless_serves(const struct coapmx_profile *p)
+const char *unless_serves(const struct iut_info *iut)
 {
-    return p->roles == COAPMX_ROLES_CLIENT_ONLY ? "client-only: it never binds a server" : NULL;
+    return iut->profile.roles == COAPMX_ROLES_CLIENT_ONLY ? "client-only: it never binds a server"
+                                                          : NULL;
 }
 
-const char *unless_multicast(const struct coapmx_profile *p)
+const char *unless_multicast(const struct iut_info *iut)
 {
-    return p->multicast ? NULL : "no multicast: group destinations are refused (M2)";
+    return iut->profile.multicast ? NULL : "no multicast: group destinations are refused (M2)";
 }
 
-const char *unless_accepts_strangers(const struct coapmx_profile *p)
+const char *unless_accepts_strangers(const struct iut_info *iut)
 {
-    return p->accepts_strangers ? NULL
-                                : "a connected socket per key: datagrams from another key never "
-                                  "reach it (R3)";
-}
-
-const char *unless_socket_pool(const struct coapmx_profile *p)
-{
-    return p->sockets == COAPMX_SOCKETS_PER_PEER_CONNECTED
+    return iut->profile.accepts_strangers
                ? NULL
-               : "no socket pool: one socket serves every peer";
+               : "a connected socket per key: datagrams from another key never reach it (R3)";
+}
+
+const char *unless_serves_on_client(const struct iut_info *iut)
+{
+    return iut->caps.serves_on_client
+               ? NULL
+               : "its client does not serve the peer it addressed (caps: serves-on-client)";
+}
+
+const char *unless_socket_pool(const struct iut_info *iut)
+{
+    if (iut->profile.sockets != COAPMX_SOCKETS_PER_PEER_CONNECTED)
+        return "no socket pool: one socket serves every peer";
+    return iut->caps.settable_pool ? NULL : "its socket pool's size cannot be set (caps)";
+}
+
+size_t socket_count(struct iut_endpoint *ep)
+{
+    return iut_sockets(ep, NULL, 0);
+}
+
+const struct coapmx_endpoint_stats *stack_stats(struct cell *cx, struct iut_endpoint *ep)
+{
+    return cell_caps(cx)->introspection ? coapmx_endpoint_stats(iut_stack(ep)) : NULL;
+}
+
+const struct coapmx_transport_stats *transport_stats(struct cell *cx, struct iut_endpoint *ep)
+{
+    return cell_caps(cx)->introspection ? &coapmx_endpoint_transport(iut_stack(ep))->stats : NULL;
+}
+
+void expect_nothing_sent(struct cell *cx, struct iut_endpoint *ep)
+{
+    const struct coapmx_transport_stats *ts = transport_stats(cx, ep);
+    if (ts != NULL)
+        CX_EXPECT_INT(cx, ts->datagrams_sent, 0, "datagrams the transport sent");
+    CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &(struct wire_filter)WIRE_FILTER_ANY), 0,
+                  "datagrams on the wire (IUT side)");
 }
 
 uint64_t longest_first_timeout_ms(const struct coapmx_protocol *pr)
@@ -149,13 +163,12 @@ uint64_t give_up_ms(const struct coapmx_protocol *pr)
 int expect_open_refused(struct cell *cx, const struct coapmx_transport_config *config,
                         enum coapmx_err code, const char *says, const char *what)
 {
-    int fds_before = cell_open_fds();
+    int fds_before = cell_iut_descriptors(cx);
     struct coapmx_error err = {0};
-    CX_EXPECT(cx, cell_open(cx, config, NULL, NULL, &err) == NULL, "%s was accepted", what);
+    CX_EXPECT(cx, cell_open(cx, config, &err) == NULL, "%s was accepted", what);
     CX_EXPECT_ERR(cx, &err, code, what);
-    CX_EXPECT(cx, strstr(err.message, says) != NULL, "the error for %s does not say \"%s\": \"%s\"",
-              what, says, err.message);
-    CX_EXPECT_INT(cx, cell_open_fds(), fds_before, "file descriptors after the refusal");
+    cell_expect_message(cx, &err, says, what);
+    CX_EXPECT_INT(cx, cell_iut_descriptors(cx), fds_before, "descriptors after the refusal");
     cell_observe(cx, what, "%s %s", coapmx_err_name(err.code), cell_errno_name(err.sys_errno));
     return err.sys_errno;
 }

@@ -32,14 +32,24 @@ size_t block_requests(struct cell *cx, const struct wire_capture *cap, const cha
 uint64_t longest_first_timeout_ms(const struct coapmx_protocol *pr);
 uint64_t give_up_ms(const struct coapmx_protocol *pr);
 
-/* Why a row does not apply to a profile (NULL: it does), for scenario.not_applicable. */
-const char *unless_serves(const struct coapmx_profile *p);
-const char *unless_multicast(const struct coapmx_profile *p);
-const char *unless_accepts_strangers(const struct coapmx_profile *p);
-const char *unless_socket_pool(const struct coapmx_profile *p);
+/* Why a row does not apply to an IUT (NULL: it does), for scenario.not_applicable. */
+const char *unless_serves(const struct iut_info *iut);
+const char *unless_multicast(const struct iut_info *iut);
+const char *unless_accepts_strangers(const struct iut_info *iut);
+const char *unless_socket_pool(const struct iut_info *iut);
+const char *unless_serves_on_client(const struct iut_info *iut);
 
-/* Opens with `config`, which must fail with `code` and a message containing `says`, leaving no
- * descriptor behind. Returns the errno behind the failure. */
+/* The UDP sockets the endpoint's IUT has open. */
+size_t socket_count(struct iut_endpoint *ep);
+/* Our transports (caps.introspection) show their counters too: the endpoint's and its
+ * transport's, or NULL for a third-party stack, whose evidence is the wire alone. */
+const struct coapmx_endpoint_stats *stack_stats(struct cell *cx, struct iut_endpoint *ep);
+const struct coapmx_transport_stats *transport_stats(struct cell *cx, struct iut_endpoint *ep);
+/* Fails the cell unless nothing left the IUT: no datagram on the wire (and none counted). */
+void expect_nothing_sent(struct cell *cx, struct iut_endpoint *ep);
+
+/* Opens with `config`, which must fail with `code` and a message naming the cause (ours:
+ * containing `says`), leaving no descriptor behind. Returns the errno behind the failure. */
 int expect_open_refused(struct cell *cx, const struct coapmx_transport_config *config,
                         enum coapmx_err code, const char *says, const char *what);
 

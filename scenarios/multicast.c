@@ -3,71 +3,74 @@
 
 #include "../transports/addr.h"
 
-static void expect_nothing_sent(struct cell *cx, struct coapmx_transport *t, size_t sockets_before)
-{
-    CX_EXPECT_INT(cx, t->stats.datagrams_sent, 0, "datagrams the transport sent");
-    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), sockets_before,
-                  "sockets after the refusal");
-    CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &(struct wire_filter)WIRE_FILTER_ANY), 0,
-                  "datagrams on the wire (transport side)");
-}
-
 static void expect_multicast_refusal(struct cell *cx, const struct coapmx_error *err)
 {
-    CX_EXPECT_ERR(cx, err, COAPMX_EMULTICAST,
-                  "a group destination on a transport without multicast");
-    CX_EXPECT(cx, strstr(err->message, "multicast") != NULL,
-              "the refusal does not say multicast: \"%s\"", err->message);
+    CX_EXPECT_ERR(cx, err, COAPMX_EMULTICAST, "a group destination on an IUT without multicast");
+    cell_expect_message(cx, err, "multicast", "a group destination");
 }
 
 /* Resolving a group: a multicast remote, or (without multicast support) a refusal. */
 static void group_is_multicast(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
-    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
-    size_t sockets_before = coapmx_transport_sockets(t, NULL, 0);
+    struct iut_endpoint *ep = cell_client(cx);
+    struct coapmx_transport *t = coapmx_endpoint_transport(iut_stack(ep));
+    size_t sockets_before = socket_count(ep);
     struct coapmx_remote remote;
     struct coapmx_error err;
     int rc = coapmx_transport_resolve(t, cell_host(cx), PEER_PORT_DEFAULT, &remote, &err);
     if (!cell_profile(cx)->multicast) {
         CX_EXPECT(cx, rc != 0, "resolving the group %s succeeded", cell_host(cx));
         expect_multicast_refusal(cx, &err);
-        expect_nothing_sent(cx, t, sockets_before);
+        CX_EXPECT_INT(cx, socket_count(ep), sockets_before, "sockets after the refusal");
+        expect_nothing_sent(cx, ep);
         return;
     }
     CX_EXPECT(cx, rc == 0, "resolving the group %s failed: %s", cell_host(cx), err.message);
     CX_EXPECT(cx, remote.is_multicast, "remote %s of a group is not multicast", remote.hostinfo);
 }
 
+struct local_goal {
+    struct cell *cx;
+    const struct wire_filter *filter;
+};
+
+static bool local_wire_has_one(void *arg)
+{
+    struct local_goal *g = arg;
+    return wire_count(cell_local_wire(g->cx), g->filter) >= 1;
+}
+
 static void group_request(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
-    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
-    size_t sockets_before = coapmx_transport_sockets(t, NULL, 0);
+    struct iut_endpoint *ep = cell_client(cx);
+    size_t sockets_before = socket_count(ep);
     char uri[300];
     cell_uri(cx, PEER_PORT_DEFAULT, "hello", uri, sizeof uri);
     struct coapmx_request req = {.type = COAP_NON, .method = COAP_GET, .uri = uri};
     struct coapmx_error err;
-    int64_t id = coapmx_request_start(ep, &req, NULL, NULL, &err);
     if (!cell_profile(cx)->multicast) {
-        CX_EXPECT(cx, id < 0, "a NON request to the group %s was started", cell_host(cx));
+        CX_EXPECT(cx, cell_refuses(cx, ep, &req, &err), "a NON request to the group %s was started",
+                  cell_host(cx));
         expect_multicast_refusal(cx, &err);
-        expect_nothing_sent(cx, t, sockets_before);
+        CX_EXPECT_INT(cx, socket_count(ep), sockets_before, "sockets after the refusal");
+        expect_nothing_sent(cx, ep);
         return;
     }
+    int64_t id = iut_request(ep, &req, NULL, NULL, &err);
     CX_EXPECT(cx, id > 0, "a NON request to the group %s failed: %s", cell_host(cx), err.message);
     struct wire_filter f = WIRE_FILTER_ANY;
     f.coap_type = COAP_NON;
     f.coap_code = COAP_GET;
+    cell_wait(cx, local_wire_has_one, &(struct local_goal){.cx = cx, .filter = &f},
+              cell_protocol(cx)->ack_timeout_ms);
     CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &f), 1, "NON GET to the group on the wire");
-    coapmx_request_cancel(ep, id);
+    iut_cancel(ep, id);
 }
 
 static void con_to_group_refused(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
-    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
-    size_t sockets_before = coapmx_transport_sockets(t, NULL, 0);
+    struct iut_endpoint *ep = cell_client(cx);
+    size_t sockets_before = socket_count(ep);
     const struct coapmx_message *resp;
     struct coapmx_error err;
     CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, PEER_PORT_DEFAULT, "hello", &resp, &err) != 0,
@@ -76,7 +79,15 @@ static void con_to_group_refused(struct cell *cx)
         CX_EXPECT_ERR(cx, &err, COAPMX_ECONMULTICAST, "CON to a group");
     else
         expect_multicast_refusal(cx, &err);
-    expect_nothing_sent(cx, t, sockets_before);
+    CX_EXPECT_INT(cx, socket_count(ep), sockets_before, "sockets after the refusal");
+    expect_nothing_sent(cx, ep);
+}
+
+static const char *unless_resolver(const struct iut_info *iut)
+{
+    return iut->caps.introspection ? NULL
+                                   : "asks the transport's resolver for a remote, which a driver "
+                                     "does not offer (M2 and M3 send to the group)";
 }
 
 const struct scenario scenario_m1 = {
@@ -85,6 +96,7 @@ const struct scenario scenario_m1 = {
     .kinds = KINDS("group4", "group6-link", "group6-site"),
     .traffic = false,
     .run = group_is_multicast,
+    .not_applicable = unless_resolver,
 };
 const struct scenario scenario_m2 = {
     .id = "M2-group-request",
@@ -101,10 +113,10 @@ const struct scenario scenario_m3 = {
     .run = con_to_group_refused,
 };
 
-static const char *unless_serves_groups(const struct coapmx_profile *p)
+static const char *unless_serves_groups(const struct iut_info *iut)
 {
-    const char *why = unless_multicast(p);
-    return why != NULL ? why : unless_serves(p);
+    const char *why = unless_multicast(iut);
+    return why != NULL ? why : unless_serves(iut);
 }
 
 #define MAX_RESPONSES 8
@@ -150,16 +162,17 @@ static bool collected_from(const struct collection *c, const char *hostinfo)
  * address. */
 static void group_responses(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     char uri[300];
     cell_uri(cx, PEER_PORT_DEFAULT, "hello", uri, sizeof uri);
     struct coapmx_request req = {
         .type = COAP_NON, .method = COAP_GET, .uri = uri, .collect_ms = 500};
     struct collection c = {0};
     struct coapmx_error err;
-    CX_EXPECT(cx, coapmx_request_start(ep, &req, collect, &c, &err) > 0,
+    CX_EXPECT(cx, iut_request(ep, &req, collect, &c, &err) > 0,
               "a NON request to the group %s failed: %s", cell_host(cx), err.message);
-    CX_EXPECT(cx, cell_run_until(cx, ep, window_closed, &c), "the collection window never closed");
+    CX_EXPECT(cx, cell_wait(cx, window_closed, &c, req.collect_ms * 4 + 1000),
+              "the collection window never closed");
     const struct lane *lane = cell_lane(cx);
     bool v4 = cell_kind(cx)->family == AF_INET;
     char peer[COAPMX_HOSTINFO_MAX], stranger[COAPMX_HOSTINFO_MAX];
@@ -186,39 +199,15 @@ static void group_responses(struct cell *cx)
               err.message);
 }
 
-struct group_served {
-    struct coapmx_endpoint *server;
-    bool seen, multicast_locally;
-    char local[COAPMX_HOSTINFO_MAX];
-};
-
-static void note_group_request(void *arg, const struct coapmx_message *req,
-                               struct coapmx_reply *reply)
-{
-    struct group_served *g = arg;
-    g->seen = true;
-    g->multicast_locally = req->remote.is_multicast_locally;
-    snprintf(g->local, sizeof g->local, "%s", req->remote.hostinfo_local);
-    reply->code = COAP_CONTENT;
-    reply->payload = (const uint8_t *)"member";
-    reply->payload_len = 6;
-}
-
-static bool group_request_seen(void *arg)
-{
-    return ((struct group_served *)arg)->seen;
-}
-
 /* A server joined to the groups knows a request came to a group, and answers from its own
  * unicast address (the kernel rejects a group as source). */
 static void server_in_group(struct cell *cx)
 {
-    struct group_served g = {0};
     struct coapmx_transport_config config = {.role = COAPMX_ROLE_SERVER,
                                              .multicast_interface = cell_lane(cx)->client_ifname};
     struct coapmx_error err;
-    g.server = cell_open(cx, &config, note_group_request, &g, &err);
-    CX_EXPECT(cx, g.server != NULL, "cannot open a server joined to the groups: %s", err.message);
+    struct iut_endpoint *server = cell_open(cx, &config, &err);
+    CX_EXPECT(cx, server != NULL, "cannot open a server joined to the groups: %s", err.message);
     static const uint8_t get_hello[] = {0x50, 0x01, 0x43, 0x21, 0xb5, 'h', 'e', 'l', 'l', 'o'};
     int family = cell_kind(cx)->family;
     struct sockaddr_storage from, group;
@@ -227,16 +216,17 @@ static void server_in_group(struct cell *cx)
     CX_EXPECT_INT(cx,
                   cell_peer_send(cx, (void *)&from, (void *)&group, get_hello, sizeof get_hello), 0,
                   "errno of the peer's group request");
-    CX_EXPECT(cx, cell_run_until(cx, g.server, group_request_seen, &g),
-              "the server never saw the group request");
+    CX_EXPECT(cx, cell_wait_served(cx, server, 1), "the server never saw the group request");
+    const struct iut_served *g = iut_served(server, 0);
     char group_hostinfo[COAPMX_HOSTINFO_MAX];
     coapmx_hostinfo_format(cell_host(cx), PEER_PORT_DEFAULT, group_hostinfo, sizeof group_hostinfo);
-    CX_EXPECT(cx, g.multicast_locally, "the request to %s was not flagged as multicast locally",
+    CX_EXPECT(cx, g->multicast_locally, "the request to %s was not flagged as multicast locally",
               group_hostinfo);
-    CX_EXPECT_STR(cx, g.local, group_hostinfo, "hostinfo_local of a group request");
+    CX_EXPECT_STR(cx, g->local, group_hostinfo, "hostinfo_local of a group request");
     struct wire_filter reply = WIRE_FILTER_ANY;
     reply.dst = (const struct sockaddr *)&from;
     reply.coap_code = COAP_CONTENT;
+    cell_wait_wire(cx, &reply, 1, cell_protocol(cx)->ack_timeout_ms);
     const struct wire_datagram *answer = wire_find(cell_wire(cx), &reply, 0);
     CX_EXPECT(cx, answer != NULL, "no answer to the group request on the wire");
     struct sockaddr_storage unicast;

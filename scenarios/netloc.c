@@ -6,7 +6,7 @@
 /* The response's remote is named as the profile promises (hostinfo and uri_base). */
 static void expect_remote_name(struct cell *cx, uint16_t port)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     const struct coapmx_message *resp = cell_get(cx, ep, port, "hello");
     char expected[COAPMX_HOSTINFO_MAX], uri_base[COAPMX_URI_BASE_MAX],
         expected_base[COAPMX_URI_BASE_MAX];
@@ -43,7 +43,7 @@ static void local_hostinfo(struct cell *cx)
     cell_client_config(cx, &config);
     if (profile->local == COAPMX_LOCAL_CONFIGURED && profile->binds_names)
         config.bind_host = cell_own_name(cell_kind(cx)->family);
-    struct coapmx_endpoint *ep = cell_open(cx, &config, NULL, NULL, &err);
+    struct iut_endpoint *ep = cell_open(cx, &config, &err);
     CX_EXPECT(cx, ep != NULL, "cannot open a client bound to %s: %s",
               config.bind_host ? config.bind_host : "nothing", err.message);
     const struct coapmx_message *resp = cell_get(cx, ep, 0, "hello");
@@ -59,7 +59,7 @@ static void local_hostinfo(struct cell *cx)
 /* Uri-Host is on the wire exactly when the request URI names the host (RFC 7252 §6.4). */
 static void uri_host_only_for_names(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_get(cx, ep, 0, "hello");
     const struct wire_datagram *req = nth_request_at_peer(cx, cell_wire(cx), 0);
     const struct coap_option *host = coap_msg_find_option(&req->coap, COAP_OPT_URI_HOST, NULL);
@@ -88,7 +88,7 @@ static void option_values(const struct wire_datagram *dg, uint16_t number, char 
  * own, percent-decoded, so an escaped '/' or '&' stays inside its option. */
 static void uri_to_options(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     const struct coapmx_message *resp;
     struct coapmx_error err;
     CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, 0, "a%2Fb/c%20d/?x=1&y=%26&", &resp, &err) == 0,
@@ -123,16 +123,24 @@ const struct scenario scenario_n3 = {
     .traffic = true,
     .run = remote_named_per_profile,
 };
+static const char *unless_hostinfo(const struct iut_info *iut)
+{
+    return iut->profile.hostinfo_names ? NULL
+                                       : "names remotes by address and port, not as hostinfo: "
+                                         "there is no port to leave out";
+}
+
 const struct scenario scenario_n4 = {
     .id = "N4-default-port",
     .title = "port 5683 is omitted from hostinfo, others shown",
     .kinds = KINDS("v4", "v6", "dual.test"),
     .traffic = true,
     .run = default_port_omitted,
+    .not_applicable = unless_hostinfo,
 };
-static const char *unless_any_family(const struct coapmx_profile *p)
+static const char *unless_any_family(const struct iut_info *iut)
 {
-    return p->family == COAPMX_FAMILY_OF_SOCKET
+    return iut->profile.family == COAPMX_FAMILY_OF_SOCKET
                ? "one socket bound to an IPv4 or IPv6 address: a v4-mapped destination needs an "
                  "IPv6 socket that also talks IPv4"
                : NULL;

@@ -10,38 +10,45 @@
 
 #include "../transports/addr.h"
 
-static void on_response(void *arg, const struct coapmx_message *resp,
-                        const struct coapmx_error *err)
-{
-    (void)resp;
-    (void)err;
-    (*(int *)arg)++;
-}
-
-static bool answered(void *arg)
-{
-    return *(int *)arg > 0;
-}
-
-/* Starts a request that must be refused at once with `code` and a message containing `says`. */
-static void expect_refused(struct cell *cx, struct coapmx_endpoint *ep,
+/* A request that must be refused with `code` and a message naming the cause. */
+static void expect_refused(struct cell *cx, struct iut_endpoint *ep,
                            const struct coapmx_request *req, enum coapmx_err code, const char *says)
 {
-    int callbacks = 0;
     struct coapmx_error err = {0};
-    int64_t id = coapmx_request_start(ep, req, on_response, &callbacks, &err);
-    CX_EXPECT(cx, id < 0, "the request to '%.80s' was accepted", req->uri);
+    CX_EXPECT(cx, cell_refuses(cx, ep, req, &err), "the request to '%.80s' was accepted (%s)",
+              req->uri, err.message);
     CX_EXPECT_ERR(cx, &err, code, req->uri);
-    CX_EXPECT(cx, strstr(err.message, says) != NULL,
-              "the error for '%.80s' does not say \"%s\": \"%s\"", req->uri, says, err.message);
-    CX_EXPECT_INT(cx, callbacks, 0, "callbacks of a refused request");
+    cell_expect_message(cx, &err, says, req->uri);
+}
+
+/* Our transports' own API: holding a URI without host, and resolving a host name longer than
+ * DNS allows (255 bytes). */
+static void transport_api_refusals(struct cell *cx, struct iut_endpoint *ep)
+{
+    struct coapmx_endpoint *stack = iut_stack(ep);
+    struct coapmx_remote held;
+    struct coapmx_error err;
+    CX_EXPECT(cx, coapmx_endpoint_hold(stack, "coap://", &held, &err) != 0,
+              "held a URI without host");
+    CX_EXPECT_ERR(cx, &err, COAPMX_EINVAL, "holding a URI without host");
+    char long_host[300];
+    memset(long_host, 'h', sizeof long_host - 1);
+    long_host[sizeof long_host - 1] = '\0';
+    CX_EXPECT(cx,
+              coapmx_transport_resolve(coapmx_endpoint_transport(stack), long_host,
+                                       PEER_PORT_DEFAULT, &held, &err) != 0,
+              "resolved a %zu-byte host name", strlen(long_host));
+    CX_EXPECT(cx, err.code == COAPMX_EINVAL || err.code == COAPMX_ERESOLVE,
+              "a %zu-byte host name: %s (\"%s\"), not EINVAL or ERESOLVE", strlen(long_host),
+              coapmx_err_name(err.code), err.message);
+    CX_EXPECT(cx, strstr(err.message, "hhhhhhhhhhhhhhhhhhhh") != NULL,
+              "the error does not name the host: \"%s\"", err.message);
 }
 
 /* E7: each malformed request is refused before anything is resolved or sent. */
 static void bad_requests(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
-    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
+    struct iut_endpoint *ep = cell_client(cx);
     const char *host = cell_host(cx);
     char long_path[700], long_query[700], many_segments[200];
     memset(long_path, 'p', 600);
@@ -76,7 +83,7 @@ static void bad_requests(struct cell *cx)
         {"coap://%s/hello%s", false, NO_TAIL, COAP_ACK, COAPMX_EINVAL, "CON or NON"},
         {"coap://%s/hello%s", false, NO_TAIL, COAP_RST, COAPMX_EINVAL, "CON or NON"},
     };
-    size_t sockets_before = coapmx_transport_sockets(t, NULL, 0);
+    size_t sockets_before = socket_count(ep);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char uri[1600];
         snprintf(uri, sizeof uri, cases[i].format, cases[i].no_host ? "" : host,
@@ -84,42 +91,25 @@ static void bad_requests(struct cell *cx)
         struct coapmx_request req = {.type = cases[i].type, .method = COAP_GET, .uri = uri};
         expect_refused(cx, ep, &req, cases[i].code, cases[i].says);
     }
-    /* A relay forwards a block as it is: one larger than a datagram cannot be encoded. */
-    static uint8_t huge[COAPMX_DATAGRAM_MAX];
-    char uri[300];
-    cell_uri(cx, 0, "upload", uri, sizeof uri);
-    struct coapmx_request relay = {.type = COAP_CON,
-                                   .method = COAP_PUT,
-                                   .uri = uri,
-                                   .payload = huge,
-                                   .payload_len = sizeof huge,
-                                   .relay_block_option = COAP_OPT_BLOCK1,
-                                   .relay_block_value = 0x0e};
-    expect_refused(cx, ep, &relay, COAPMX_ETOOBIG, "cannot encode the request");
-
-    struct coapmx_remote held;
-    struct coapmx_error err;
-    CX_EXPECT(cx, coapmx_endpoint_hold(ep, "coap://", &held, &err) != 0, "held a URI without host");
-    CX_EXPECT_ERR(cx, &err, COAPMX_EINVAL, "holding a URI without host");
-
-    /* A transport's own API gets host names longer than DNS allows (255 bytes). */
-    char long_host[300];
-    memset(long_host, 'h', sizeof long_host - 1);
-    long_host[sizeof long_host - 1] = '\0';
-    CX_EXPECT(cx, coapmx_transport_resolve(t, long_host, PEER_PORT_DEFAULT, &held, &err) != 0,
-              "resolved a %zu-byte host name", strlen(long_host));
-    CX_EXPECT(cx, err.code == COAPMX_EINVAL || err.code == COAPMX_ERESOLVE,
-              "a %zu-byte host name: %s (\"%s\"), not EINVAL or ERESOLVE", strlen(long_host),
-              coapmx_err_name(err.code), err.message);
-    CX_EXPECT(cx, strstr(err.message, "hhhhhhhhhhhhhhhhhhhh") != NULL,
-              "the error does not name the host: \"%s\"", err.message);
-
-    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), sockets_before,
-                  "sockets after the refusals");
-    CX_EXPECT_INT(cx, coapmx_endpoint_pending(ep), 0, "requests left pending");
-    CX_EXPECT_INT(cx, t->stats.datagrams_sent, 0, "datagrams the transport sent");
-    CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &(struct wire_filter)WIRE_FILTER_ANY), 0,
-                  "datagrams on the wire (transport side)");
+    if (cell_caps(cx)->relay) {
+        /* A relay forwards a block as it is: one larger than a datagram cannot be encoded. */
+        static uint8_t huge[COAPMX_DATAGRAM_MAX];
+        char uri[300];
+        cell_uri(cx, 0, "upload", uri, sizeof uri);
+        struct coapmx_request relay = {.type = COAP_CON,
+                                       .method = COAP_PUT,
+                                       .uri = uri,
+                                       .payload = huge,
+                                       .payload_len = sizeof huge,
+                                       .relay_block_option = COAP_OPT_BLOCK1,
+                                       .relay_block_value = 0x0e};
+        expect_refused(cx, ep, &relay, COAPMX_ETOOBIG, "cannot encode the request");
+    }
+    if (cell_caps(cx)->introspection)
+        transport_api_refusals(cx, ep);
+    CX_EXPECT_INT(cx, socket_count(ep), sockets_before, "sockets after the refusals");
+    CX_EXPECT_INT(cx, iut_pending(ep), 0, "requests left pending");
+    expect_nothing_sent(cx, ep);
 }
 
 static void bad_protocol_settings(struct cell *cx)
@@ -202,10 +192,23 @@ static void port_in_use(struct cell *cx)
     const char *own = cell_own_address(cx, cell_kind(cx)->family);
     struct coapmx_transport_config literal = {.role = COAPMX_ROLE_SERVER, .bind_host = own};
     struct coapmx_error err;
-    CX_EXPECT(cx, cell_open(cx, &literal, NULL, NULL, &err) != NULL,
-              "cannot open a server on %s: %s", own, err.message);
+    CX_EXPECT(cx, cell_open(cx, &literal, &err) != NULL, "cannot open a server on %s: %s", own,
+              err.message);
     int e = expect_open_refused(cx, &literal, COAPMX_ENETWORK, "cannot bind", "server-port-in-use");
     CX_EXPECT_STR(cx, cell_errno_name(e), "EADDRINUSE", "errno of the second bind");
+}
+
+static void on_response(void *arg, const struct coapmx_message *resp,
+                        const struct coapmx_error *err)
+{
+    (void)resp;
+    (void)err;
+    (*(int *)arg)++;
+}
+
+static bool answered(void *arg)
+{
+    return *(int *)arg > 0;
 }
 
 /* The lowest descriptor number not in use: the next one the kernel would hand out. */
@@ -221,7 +224,7 @@ static int lowest_free_fd(struct cell *cx)
  * cause (EMFILE), and works again once descriptors are free. */
 static void out_of_descriptors(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     /* Warm everything up first (peer, captures, the transport's first socket), so that under
      * the limit only what the transport needs anew can fail. */
     cell_get(cx, ep, 0, "hello");
@@ -244,8 +247,8 @@ static void out_of_descriptors(struct cell *cx)
     static int callbacks;
     callbacks = 0;
     struct coapmx_error new_peer = {0}, new_transport = {0};
-    int64_t id = coapmx_request_start(ep, &req, on_response, &callbacks, &new_peer);
-    struct coapmx_endpoint *second = cell_open(cx, NULL, NULL, NULL, &new_transport);
+    int64_t id = iut_request(ep, &req, on_response, &callbacks, &new_peer);
+    struct iut_endpoint *second = cell_open(cx, NULL, &new_transport);
     setrlimit(RLIMIT_NOFILE, &saved);
 
     if (cell_profile(cx)->sockets == COAPMX_SOCKETS_PER_PEER_CONNECTED) {
@@ -266,7 +269,7 @@ static void out_of_descriptors(struct cell *cx)
               "the error does not give the cause: \"%s\"", new_peer.message);
     cell_observe(cx, "errno", "%s", cell_errno_name(new_peer.sys_errno));
     /* The request started under the limit completes before its callback's counter goes. */
-    CX_EXPECT(cx, id < 0 || cell_run_until(cx, ep, answered, &callbacks),
+    CX_EXPECT(cx, id < 0 || cell_run_until(cx, answered, &callbacks),
               "the request started under the limit never completed");
     const struct coapmx_message *resp;
     struct coapmx_error err;
@@ -282,12 +285,20 @@ const struct scenario scenario_e7 = {
     .traffic = false,
     .run = bad_requests,
 };
+static const char *unless_bad_settings(const struct iut_info *iut)
+{
+    return iut->caps.bad_settings ? NULL
+                                  : "its settings are the driver's to translate, not a "
+                                    "configuration the harness can hand it malformed (caps)";
+}
+
 const struct scenario scenario_e8 = {
     .id = "E8-bad-configuration",
     .title = "bad protocol settings, receive buffer, group interface or bind name: refused",
     .kinds = KINDS("v4"),
     .traffic = false,
     .run = bad_configuration,
+    .not_applicable = unless_bad_settings,
 };
 const struct scenario scenario_e8b = {
     .id = "E8-port-in-use",
@@ -297,10 +308,18 @@ const struct scenario scenario_e8b = {
     .run = port_in_use,
     .not_applicable = unless_serves,
 };
+static const char *unless_descriptor_limit(const struct iut_info *iut)
+{
+    return iut->caps.descriptor_limit ? NULL
+                                      : "starves the cell's own process of descriptors, and the "
+                                        "stack runs in another (caps: descriptor-limit)";
+}
+
 const struct scenario scenario_e9 = {
     .id = "E9-out-of-descriptors",
     .title = "no descriptor left: a network error giving EMFILE, then recovery",
     .kinds = KINDS("v4", "v6"),
     .traffic = true,
     .run = out_of_descriptors,
+    .not_applicable = unless_descriptor_limit,
 };

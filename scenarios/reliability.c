@@ -29,7 +29,7 @@ static bool outcome_done(void *arg)
     return ((struct outcome *)arg)->done;
 }
 
-static int64_t start_get(struct cell *cx, struct coapmx_endpoint *ep, const char *path,
+static int64_t start_get(struct cell *cx, struct iut_endpoint *ep, const char *path,
                          struct outcome *o)
 {
     char uri[300];
@@ -37,7 +37,7 @@ static int64_t start_get(struct cell *cx, struct coapmx_endpoint *ep, const char
     cell_uri(cx, 0, path, uri, sizeof uri);
     struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
     current = cx;
-    int64_t id = coapmx_request_start(ep, &req, note_outcome, o, &err);
+    int64_t id = iut_request(ep, &req, note_outcome, o, &err);
     CX_EXPECT(cx, id > 0, "cannot start GET %s: %s", uri, err.message);
     return id;
 }
@@ -58,28 +58,31 @@ static size_t requests_with_mid(const struct wire_capture *cap, uint16_t mid)
  * timeout at (2^(MAX_RETRANSMIT+1) - 1) times the first timeout. */
 static void retransmission(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
-    const struct coapmx_protocol *pr = coapmx_endpoint_protocol(ep);
+    struct iut_endpoint *ep = cell_client(cx);
+    const struct coapmx_protocol *pr = cell_protocol(cx);
+    uint64_t slack = cell_time_slack_ms(cx);
     cell_peer_behave(cx, "drop 1000");
     struct outcome o = {0};
     start_get(cx, ep, "hello", &o);
     uint64_t longest = longest_first_timeout_ms(pr);
-    CX_EXPECT(cx, cell_wait(cx, outcome_done, &o, give_up_ms(pr) + 1), "the request never gave up");
+    CX_EXPECT(cx, cell_wait(cx, outcome_done, &o, give_up_ms(pr) + 2 * slack + 1),
+              "the request never gave up");
     CX_EXPECT_ERR(cx, &o.err, COAPMX_ETIMEOUT, "a request nobody answers");
     struct coapmx_transmission log[COAPMX_TRANSMISSION_LOG];
-    size_t n = coapmx_endpoint_transmissions(ep, log, COAPMX_TRANSMISSION_LOG);
-    CX_EXPECT_INT(cx, n, pr->max_retransmit + 1, "transmissions (endpoint log)");
+    size_t n = cell_transmissions(cx, ep, log, COAPMX_TRANSMISSION_LOG);
+    CX_EXPECT_INT(cx, n, pr->max_retransmit + 1, "transmissions");
     CX_EXPECT_INT(cx, requests_with_mid(cell_wire(cx), log[0].mid), pr->max_retransmit + 1,
                   "transmissions of the request on the wire");
     uint64_t first = log[1].at_ms - log[0].at_ms;
-    CX_EXPECT(cx, first >= pr->ack_timeout_ms && first <= longest,
-              "first timeout %llu ms outside [%u, %llu]", (unsigned long long)first,
-              pr->ack_timeout_ms, (unsigned long long)longest);
+    CX_EXPECT(cx, first + slack >= pr->ack_timeout_ms && first <= longest + slack,
+              "first timeout %llu ms outside [%u, %llu] (within %llu)", (unsigned long long)first,
+              pr->ack_timeout_ms, (unsigned long long)longest, (unsigned long long)slack);
     for (size_t i = 1; i + 1 < n; i++)
-        CX_EXPECT_INT(cx, log[i + 1].at_ms - log[i].at_ms, first << i,
-                      "retransmission interval (doubling)");
-    CX_EXPECT_INT(cx, o.at_ms - log[0].at_ms, first * ((2u << pr->max_retransmit) - 1),
-                  "time from the first transmission to the timeout error");
+        CX_EXPECT_NEAR(cx, log[i + 1].at_ms - log[i].at_ms, first << i, slack,
+                       "retransmission interval (doubling)");
+    CX_EXPECT_NEAR(cx, o.at_ms - log[0].at_ms, first * ((2u << pr->max_retransmit) - 1),
+                   slack * ((2u << pr->max_retransmit) - 1) / 2 + slack,
+                   "time from the first transmission to the timeout error");
     cell_observe(cx, "first_timeout_ms", "%llu", (unsigned long long)first);
 
     /* A NON is never retransmitted (RFC 7252 §4.3): one send, then a timeout after the
@@ -89,14 +92,15 @@ static void retransmission(struct cell *cx)
     cell_uri(cx, 0, "silent", uri, sizeof uri);
     struct coapmx_request non = {.type = COAP_NON, .method = COAP_GET, .uri = uri};
     struct outcome quiet = {0};
-    CX_EXPECT(cx, coapmx_request_start(ep, &non, note_outcome, &quiet, &err) > 0,
-              "cannot start a NON request: %s", err.message);
     uint64_t sent_at = cell_now_ms(cx);
-    CX_EXPECT(cx, cell_wait(cx, outcome_done, &quiet, pr->non_lifetime_ms + 1),
+    CX_EXPECT(cx, iut_request(ep, &non, note_outcome, &quiet, &err) > 0,
+              "cannot start a NON request: %s", err.message);
+    CX_EXPECT(cx, cell_wait(cx, outcome_done, &quiet, pr->non_lifetime_ms + 2 * slack + 1),
               "the NON request never gave up");
     CX_EXPECT_ERR(cx, &quiet.err, COAPMX_ETIMEOUT, "a NON request nobody answers");
-    CX_EXPECT_INT(cx, quiet.at_ms - sent_at, pr->non_lifetime_ms, "time until the NON gave up");
-    n = coapmx_endpoint_transmissions(ep, log, COAPMX_TRANSMISSION_LOG);
+    CX_EXPECT_NEAR(cx, quiet.at_ms - sent_at, pr->non_lifetime_ms, slack,
+                   "time until the NON gave up");
+    n = cell_transmissions(cx, ep, log, COAPMX_TRANSMISSION_LOG);
     CX_EXPECT_INT(cx, requests_with_mid(cell_wire(cx), log[n - 1].mid), 1,
                   "transmissions of the NON request on the wire");
 }
@@ -105,17 +109,17 @@ static void retransmission(struct cell *cx)
  * ACK_TIMEOUT after the first, and the answer to the retransmission completes it. */
 static void real_clock(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
-    const struct coapmx_protocol *pr = coapmx_endpoint_protocol(ep);
+    struct iut_endpoint *ep = cell_client(cx);
+    const struct coapmx_protocol *pr = cell_protocol(cx);
     cell_peer_behave(cx, "drop 1");
     expect_payload(cx, cell_get(cx, ep, 0, "hello"), "hello");
     struct coapmx_transmission log[COAPMX_TRANSMISSION_LOG];
-    size_t n = coapmx_endpoint_transmissions(ep, log, COAPMX_TRANSMISSION_LOG);
-    CX_EXPECT_INT(cx, n, 2, "transmissions (endpoint log)");
+    size_t n = cell_transmissions(cx, ep, log, COAPMX_TRANSMISSION_LOG);
+    CX_EXPECT_INT(cx, n, 2, "transmissions");
     CX_EXPECT_INT(cx, requests_with_mid(cell_wire(cx), log[0].mid), 2,
                   "transmissions of the request on the wire");
     uint64_t gap = log[1].at_ms - log[0].at_ms;
-    CX_EXPECT(cx, gap >= pr->ack_timeout_ms,
+    CX_EXPECT(cx, gap + cell_time_slack_ms(cx) >= pr->ack_timeout_ms,
               "retransmitted %llu ms of real time after the first send, before ACK_TIMEOUT (%u)",
               (unsigned long long)gap, pr->ack_timeout_ms);
 }
@@ -123,7 +127,7 @@ static void real_clock(struct cell *cx)
 /* L3: a CoAP ping (empty CON) gets an RST with the same MID. */
 static void ping_gets_reset(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_get(cx, ep, 0, "hello");
     struct sockaddr_storage client, peer;
     client_seen_by_peer(cx, &client, &peer);
@@ -131,10 +135,10 @@ static void ping_gets_reset(struct cell *cx)
     size_t len = encode_bare(cx, COAP_CON, COAP_EMPTY, 0x5151, "", ping, sizeof ping);
     CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, ping, len), 0,
                   "errno of the peer's ping");
-    cell_advance(cx, 10);
     struct wire_filter rst = WIRE_FILTER_ANY;
     rst.dst = (const struct sockaddr *)&peer;
     rst.coap_type = COAP_RST;
+    cell_wait_wire(cx, &rst, 1, cell_protocol(cx)->ack_timeout_ms);
     const struct wire_datagram *reset = wire_find(cell_wire(cx), &rst, 0);
     CX_EXPECT(cx, reset != NULL, "no RST answered the ping");
     CX_EXPECT_INT(cx, reset->coap.mid, 0x5151, "MID of the RST");
@@ -144,7 +148,7 @@ static void ping_gets_reset(struct cell *cx)
 /* L3: an RST answering a request fails it with a reset error, at once. */
 static void reset_request(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_peer_behave(cx, "reset");
     const struct coapmx_message *resp;
     struct coapmx_error err;
@@ -152,15 +156,16 @@ static void reset_request(struct cell *cx)
               "a request answered with RST succeeded");
     CX_EXPECT_ERR(cx, &err, COAPMX_ERESET, "a request the peer reset");
     struct coapmx_transmission log[4];
-    CX_EXPECT_INT(cx, coapmx_endpoint_transmissions(ep, log, 4), 1,
+    CX_EXPECT_INT(cx, cell_transmissions(cx, ep, log, 4), 1,
                   "transmissions of a request that was reset");
-    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->rst_received, 1, "RSTs received");
+    if (stack_stats(cx, ep) != NULL)
+        CX_EXPECT_INT(cx, stack_stats(cx, ep)->rst_received, 1, "RSTs received");
 }
 
 /* L4: a CON response nobody asked for gets an RST; unknown ACK and NON responses are ignored. */
 static void unknown_responses(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_get(cx, ep, 0, "hello");
     struct sockaddr_storage client, peer;
     client_seen_by_peer(cx, &client, &peer);
@@ -183,40 +188,42 @@ static void unknown_responses(struct cell *cx)
         CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
                       "errno of the peer's unknown response");
     }
-    cell_advance(cx, 10);
     struct wire_filter rst = WIRE_FILTER_ANY;
     rst.dst = (const struct sockaddr *)&peer;
     rst.coap_type = COAP_RST;
+    cell_wait_wire(cx, &rst, 2, cell_protocol(cx)->ack_timeout_ms);
+    /* One more exchange on the socket: what it received before is handled by its answer. */
+    cell_get(cx, ep, 0, "hello");
     const struct wire_capture *cap = cell_wire(cx);
     CX_EXPECT_INT(cx, wire_count(cap, &rst), 2, "RSTs to an unknown CON response and a 1.01 CON");
     CX_EXPECT_INT(cx, wire_find(cap, &rst, 0)->coap.mid, 0x6161, "MID of the first RST");
     CX_EXPECT_INT(cx, wire_find(cap, &rst, 1)->coap.mid, 0x6464, "MID of the second RST");
-    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->responses_unmatched, 3,
-                  "unknown responses counted");
+    if (stack_stats(cx, ep) != NULL)
+        CX_EXPECT_INT(cx, stack_stats(cx, ep)->responses_unmatched, 3, "unknown responses counted");
 }
 
 /* L5: an empty ACK stops the retransmission; the separate CON response is acknowledged with
  * its own MID and completes the request. */
 static void separate_response(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
-    const struct coapmx_protocol *pr = coapmx_endpoint_protocol(ep);
+    struct iut_endpoint *ep = cell_client(cx);
+    const struct coapmx_protocol *pr = cell_protocol(cx);
     cell_peer_behave(cx, "separate-later");
     struct outcome o = {0};
     start_get(cx, ep, "hello", &o);
     cell_advance(cx, (uint64_t)pr->ack_timeout_ms * 2 << pr->max_retransmit);
     CX_EXPECT(cx, !o.done, "the request ended before its separate response");
     struct coapmx_transmission log[4];
-    CX_EXPECT_INT(cx, coapmx_endpoint_transmissions(ep, log, 4), 1,
-                  "transmissions after the empty ACK");
+    CX_EXPECT_INT(cx, cell_transmissions(cx, ep, log, 4), 1, "transmissions after the empty ACK");
     cell_peer_behave(cx, "release");
-    CX_EXPECT(cx, cell_run_until(cx, ep, outcome_done, &o), "the separate response never came");
+    CX_EXPECT(cx, cell_run_until(cx, outcome_done, &o), "the separate response never came");
     CX_EXPECT_INT(cx, o.code, COAP_CONTENT, "code of the separate response");
     struct wire_filter con = WIRE_FILTER_ANY, ack = WIRE_FILTER_ANY;
     con.coap_type = COAP_CON;
     con.coap_code = COAP_CONTENT;
     ack.coap_type = COAP_ACK;
     ack.coap_code = COAP_EMPTY;
+    cell_wait_wire(cx, &ack, 2, pr->ack_timeout_ms);
     const struct wire_capture *cap = cell_wire(cx);
     const struct wire_datagram *response = wire_find(cap, &con, 0);
     CX_EXPECT(cx, response != NULL, "no separate CON response on the wire");
@@ -231,7 +238,7 @@ static void separate_response(struct cell *cx)
  * wrong token, is dropped; the genuine one completes the request. */
 static void spoofed_responses(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_peer_behave(cx, "spoof");
     const struct coapmx_message *spoofed = cell_get(cx, ep, 0, "hello");
     char expected[COAPMX_HOSTINFO_MAX];
@@ -239,12 +246,15 @@ static void spoofed_responses(struct cell *cx)
     CX_EXPECT_STR(cx, spoofed->remote.hostinfo, expected, "remote of the accepted response");
     /* A connected socket never even sees the stranger's datagram. */
     uint64_t from_stranger = cell_profile(cx)->accepts_strangers ? 1 : 0;
-    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->responses_unmatched, from_stranger,
-                  "responses dropped (wrong source)");
+    const struct coapmx_endpoint_stats *stats = stack_stats(cx, ep);
+    if (stats != NULL)
+        CX_EXPECT_INT(cx, stats->responses_unmatched, from_stranger,
+                      "responses dropped (wrong source)");
     cell_peer_behave(cx, "wrong-token");
     expect_payload(cx, cell_get(cx, ep, 0, "hello"), "hello");
-    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->responses_unmatched, from_stranger + 1,
-                  "responses dropped (wrong source, then wrong token)");
+    if (stats != NULL)
+        CX_EXPECT_INT(cx, stats->responses_unmatched, from_stranger + 1,
+                      "responses dropped (wrong source, then wrong token)");
 }
 
 const struct scenario scenario_l1 = {
@@ -300,31 +310,12 @@ const struct scenario scenario_l7 = {
     .run = spoofed_responses,
 };
 
-struct served_count {
-    unsigned calls;
-};
-
-static void count_and_answer(void *arg, const struct coapmx_message *req,
-                             struct coapmx_reply *reply)
+/* The client has addressed the peer; returns the client's address and the peer socket it talks
+ * to. */
+static struct iut_endpoint *client_serving(struct cell *cx, struct sockaddr_storage *client,
+                                           struct sockaddr_storage *peer)
 {
-    struct served_count *s = arg;
-    static char text[32];
-    (void)req;
-    snprintf(text, sizeof text, "call %u", ++s->calls);
-    reply->code = COAP_CONTENT;
-    reply->payload = (const uint8_t *)text;
-    reply->payload_len = strlen(text);
-}
-
-/* The client end (opened with a request handler) has addressed the peer; returns the client's
- * address and the peer socket it talks to. */
-static struct coapmx_endpoint *client_serving(struct cell *cx, struct served_count *count,
-                                              struct sockaddr_storage *client,
-                                              struct sockaddr_storage *peer)
-{
-    struct coapmx_error err;
-    struct coapmx_endpoint *ep = cell_open(cx, NULL, count_and_answer, count, &err);
-    CX_EXPECT(cx, ep != NULL, "cannot open a client: %s", err.message);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_get(cx, ep, 0, "hello");
     client_seen_by_peer(cx, client, peer);
     return ep;
@@ -355,40 +346,56 @@ static size_t answers_with_mid(struct cell *cx, const struct wire_capture *cap,
     return n;
 }
 
-/* L2: a duplicate CON is answered again from the cache, byte for byte, without running the
- * handler; after EXCHANGE_LIFETIME the same MID is a new request; the same MID from another
- * host is another request. */
+/* The peer sends `req` from `from`, and waits for the IUT to answer it (the answers_with_mid
+ * count reaching `answers`). */
+static void peer_asks(struct cell *cx, const struct sockaddr_storage *from,
+                      const struct sockaddr_storage *to, const uint8_t *req, size_t len,
+                      size_t answers)
+{
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (const void *)from, (const void *)to, req, len), 0,
+                  "errno of the peer's request");
+    struct wire_filter ack = WIRE_FILTER_ANY;
+    ack.dst = (const struct sockaddr *)from;
+    ack.coap_type = COAP_ACK;
+    ack.coap_code = COAP_CONTENT;
+    CX_EXPECT(cx, cell_wait_wire(cx, &ack, answers, cell_protocol(cx)->ack_timeout_ms),
+              "request %zu from %s was not answered", answers, "the peer");
+}
+
+/* L2: a duplicate CON is answered again from the cache, byte for byte ("served <n>" counts
+ * what really was served); after EXCHANGE_LIFETIME the same MID is a new request; the same MID
+ * from another host is another request. */
 static void deduplication(struct cell *cx)
 {
-    struct served_count count = {0};
     struct sockaddr_storage client, peer;
-    struct coapmx_endpoint *ep = client_serving(cx, &count, &client, &peer);
+    struct iut_endpoint *ep = client_serving(cx, &client, &peer);
     uint8_t req[32];
     size_t len = encode_bare(cx, COAP_CON, COAP_GET, 0x7171, "dup", req, sizeof req);
-    for (int i = 0; i < 2; i++) {
-        CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, req, len), 0,
-                      "errno of the peer's request");
-        cell_advance(cx, 1000);
-    }
-    CX_EXPECT_INT(cx, count.calls, 1, "handler calls for a request and its duplicate");
-    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->duplicates, 1, "duplicates recognised");
+    peer_asks(cx, &peer, &client, req, len, 1);
+    peer_asks(cx, &peer, &client, req, len, 2);
+    CX_EXPECT_INT(cx, iut_served_count(ep), 1, "requests served for a request and its duplicate");
+    if (stack_stats(cx, ep) != NULL)
+        CX_EXPECT_INT(cx, stack_stats(cx, ep)->duplicates, 1, "duplicates recognised");
     const struct wire_datagram *first = NULL;
     CX_EXPECT_INT(cx, answers_with_mid(cx, cell_wire(cx), (void *)&peer, 0x7171, &first), 2,
                   "byte-identical answers on the wire");
     if (cell_profile(cx)->accepts_strangers) {
         struct sockaddr_storage stranger;
         cell_stranger_sockaddr(cx, peer.ss_family, PEER_PORT_DEFAULT, &stranger);
-        CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&stranger, (void *)&client, req, len), 0,
-                      "errno of the stranger's request");
-        cell_advance(cx, 1000);
-        CX_EXPECT_INT(cx, count.calls, 2, "handler calls after the same MID from another host");
+        peer_asks(cx, &stranger, &client, req, len, 1);
+        CX_EXPECT_INT(cx, iut_served_count(ep), 2,
+                      "requests served after the same MID from another host");
     }
-    unsigned before = count.calls;
-    cell_advance(cx, coapmx_endpoint_protocol(ep)->exchange_lifetime_ms);
-    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, req, len), 0,
-                  "errno of the peer's late request");
-    cell_advance(cx, 1000);
-    CX_EXPECT_INT(cx, count.calls, before + 1, "handler calls after EXCHANGE_LIFETIME");
+    size_t before = iut_served_count(ep);
+    uint64_t lifetime = cell_protocol(cx)->exchange_lifetime_ms;
+    if (cell_iut(cx)->speedup * 10000ull < lifetime && cell_iut(cx)->ops == NULL) {
+        /* A stack with a long fixed lifetime: the cell's time bound comes first. */
+        cell_observe(cx, "after_exchange_lifetime", "not checked (%u ms)", (unsigned)lifetime);
+        return;
+    }
+    cell_advance(cx, lifetime + cell_time_slack_ms(cx));
+    peer_asks(cx, &peer, &client, req, len, 3);
+    CX_EXPECT_INT(cx, iut_served_count(ep), before + 1, "requests served after EXCHANGE_LIFETIME");
 }
 
 struct two {
@@ -405,7 +412,7 @@ static bool both_answered(void *arg)
  * second spelling of the peer has a slot of its own iff the profile keys sockets by spelling. */
 static void nstart(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_peer_behave(cx, "drop 1");
     struct two t = {0};
     start_get(cx, ep, "hello", &t.first);
@@ -423,11 +430,11 @@ static void nstart(struct cell *cx)
     }
     struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
     struct coapmx_error err;
-    CX_EXPECT(cx, coapmx_request_start(ep, &req, note_outcome, &t.second, &err) > 0,
+    CX_EXPECT(cx, iut_request(ep, &req, note_outcome, &t.second, &err) > 0,
               "cannot start the second request: %s", err.message);
     CX_EXPECT(cx, cell_wait(cx, both_answered, &t, 60000), "the requests were not both answered");
     struct coapmx_transmission log[8];
-    size_t n = coapmx_endpoint_transmissions(ep, log, 8);
+    size_t n = cell_transmissions(cx, ep, log, 8);
     CX_EXPECT_INT(cx, n, 3, "transmissions (first, its retransmission, second)");
     bool own_slot = by_literal && cell_profile(cx)->socket_per_spelling;
     uint16_t second_mid = log[0].mid == log[1].mid ? log[2].mid : log[1].mid;
@@ -447,6 +454,7 @@ const struct scenario scenario_l2 = {
     .kinds = KINDS("v4", "v6"),
     .traffic = true,
     .run = deduplication,
+    .not_applicable = unless_serves_on_client,
 };
 const struct scenario scenario_l6 = {
     .id = "L6-nstart",

@@ -2,93 +2,96 @@
 #include "common.h"
 
 #include <arpa/inet.h>
-#include <errno.h>
 
 #include "../transports/addr.h"
 
-static size_t socket_count(struct coapmx_endpoint *ep)
-{
-    return coapmx_transport_sockets(coapmx_endpoint_transport(ep), NULL, 0);
-}
-
 static void sockets_before_first_request(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     size_t at_open = cell_profile(cx)->client_sockets_at_open;
     CX_EXPECT_INT(cx, socket_count(ep), at_open, "sockets before the first request");
     cell_get(cx, ep, 0, "hello");
     CX_EXPECT_INT(cx, socket_count(ep), at_open ? at_open : 1, "sockets after one request");
 }
 
-static void expect_connected_to_peer(struct cell *cx, int fd)
+/* Where the lane cannot show a socket's wildcard bind and connected peer from outside the
+ * process that holds it, only our transports' sockets (in the cell's process) can be examined. */
+static void need_socket_details(struct cell *cx)
 {
-    struct sockaddr_storage connected, peer;
-    socklen_t len = sizeof connected;
-    CX_EXPECT(cx, getpeername(fd, (struct sockaddr *)&connected, &len) == 0,
-              "the per-peer socket is not connected: %s", strerror(errno));
-    cell_peer_sockaddr(cx, connected.ss_family, PEER_PORT_ALT, &peer);
+    if (!cell_lane(cx)->sees_socket_details && !cell_caps(cx)->introspection)
+        cell_skip(cx,
+                  "lane %s shows another process's sockets as Unix sockets named after an "
+                  "address: whether one is bound to the wildcard or connected cannot be seen",
+                  cell_lane(cx)->name);
+}
+
+static void format_pair(const struct sockaddr_storage *got, const struct sockaddr_storage *want,
+                        char got_text[80], char want_text[80])
+{
+    wire_format_sockaddr((const struct sockaddr *)got, got_text, 80);
+    wire_format_sockaddr((const struct sockaddr *)want, want_text, 80);
+}
+
+static void expect_connected_to_peer(struct cell *cx, const struct iut_socket *s)
+{
+    struct sockaddr_storage peer;
+    CX_EXPECT(cx, s->peer.ss_family != 0, "the per-peer socket is not connected");
+    cell_peer_sockaddr(cx, s->peer.ss_family, PEER_PORT_ALT, &peer);
     char got[80], want[80];
-    wire_format_sockaddr((const struct sockaddr *)&connected, got, sizeof got);
-    wire_format_sockaddr((const struct sockaddr *)&peer, want, sizeof want);
-    CX_EXPECT(cx, coapmx_sockaddr_same_ip((struct sockaddr *)&connected, (struct sockaddr *)&peer),
+    format_pair(&s->peer, &peer, got, want);
+    CX_EXPECT(cx,
+              coapmx_sockaddr_same_ip((const struct sockaddr *)&s->peer, (struct sockaddr *)&peer),
               "socket connected to %s, expected %s", got, want);
 }
 
-static void expect_shared_dualstack(struct cell *cx, int fd)
+static void expect_shared_dualstack(struct cell *cx, const struct iut_socket *s)
 {
-    struct sockaddr_storage local, connected;
-    socklen_t len = sizeof local, peer_len = sizeof connected;
-    CX_EXPECT(cx, getpeername(fd, (struct sockaddr *)&connected, &peer_len) != 0,
-              "the shared socket is connected to one peer");
-    CX_EXPECT(cx, getsockname(fd, (struct sockaddr *)&local, &len) == 0, "getsockname: %s",
-              strerror(errno));
-    CX_EXPECT_INT(cx, local.ss_family, AF_INET6, "family of the shared socket");
-    CX_EXPECT(cx, IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&local)->sin6_addr),
+    CX_EXPECT(cx, s->peer.ss_family == 0, "the shared socket is connected to one peer");
+    CX_EXPECT_INT(cx, s->local.ss_family, AF_INET6, "family of the shared socket");
+    CX_EXPECT(cx, IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&s->local)->sin6_addr),
               "the shared client socket is not bound to [::]");
 }
 
 /* Not connected, and bound to the address it was given (not a wildcard), in its family. */
-static void expect_bound_unconnected(struct cell *cx, int fd)
+static void expect_bound_unconnected(struct cell *cx, const struct iut_socket *s)
 {
-    struct sockaddr_storage local, connected, own;
-    socklen_t len = sizeof local, peer_len = sizeof connected;
-    CX_EXPECT(cx, getpeername(fd, (struct sockaddr *)&connected, &peer_len) != 0,
-              "the bound socket is connected to one peer");
-    CX_EXPECT(cx, getsockname(fd, (struct sockaddr *)&local, &len) == 0, "getsockname: %s",
-              strerror(errno));
+    struct sockaddr_storage own;
+    CX_EXPECT(cx, s->peer.ss_family == 0, "the bound socket is connected to one peer");
     int family = cell_bind_family(cx);
     coapmx_sockaddr_from_literal(cell_own_address(cx, family), 0, &own);
     char got[80], want[80];
-    wire_format_sockaddr((const struct sockaddr *)&local, got, sizeof got);
-    wire_format_sockaddr((const struct sockaddr *)&own, want, sizeof want);
-    CX_EXPECT(cx, coapmx_sockaddr_same_ip((struct sockaddr *)&local, (struct sockaddr *)&own),
+    format_pair(&s->local, &own, got, want);
+    CX_EXPECT(cx,
+              coapmx_sockaddr_same_ip((const struct sockaddr *)&s->local, (struct sockaddr *)&own),
               "the socket is bound to %s, expected the address it was given, %s", got, want);
-    CX_EXPECT(cx, coapmx_sockaddr_port((struct sockaddr *)&local) != 0, "the socket has no port");
+    CX_EXPECT(cx, coapmx_sockaddr_port((const struct sockaddr *)&s->local) != 0,
+              "the socket has no port");
 }
 
 static void socket_model(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    need_socket_details(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_get(cx, ep, 0, "hello");
-    int fds[4];
-    size_t n = coapmx_transport_sockets(coapmx_endpoint_transport(ep), fds, 4);
+    struct iut_socket sockets[4];
+    size_t n = iut_sockets(ep, sockets, 4);
     CX_EXPECT_INT(cx, n, 1, "sockets after one request");
     switch (cell_profile(cx)->sockets) {
     case COAPMX_SOCKETS_PER_PEER_CONNECTED:
-        expect_connected_to_peer(cx, fds[0]);
+        expect_connected_to_peer(cx, &sockets[0]);
         break;
     case COAPMX_SOCKET_SHARED_DUALSTACK:
-        expect_shared_dualstack(cx, fds[0]);
+        expect_shared_dualstack(cx, &sockets[0]);
         break;
     case COAPMX_SOCKET_BOUND_UNCONNECTED:
-        expect_bound_unconnected(cx, fds[0]);
+        expect_bound_unconnected(cx, &sockets[0]);
         break;
     }
 }
 
 static void same_authority_reuses_port(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_get(cx, ep, 0, "hello");
     size_t sockets = socket_count(ep);
     cell_get(cx, ep, 0, "hello");
@@ -103,7 +106,7 @@ static void same_authority_reuses_port(struct cell *cx)
  * socket belongs to a spelling. */
 static void name_and_literal(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
+    struct iut_endpoint *ep = cell_client(cx);
     cell_get(cx, ep, 0, "hello");
     size_t after_name = socket_count(ep);
     int family = nth_request_at_peer(cx, cell_wire(cx), 0)->family;
@@ -164,33 +167,75 @@ static void ignore_outcome(void *arg, const struct coapmx_message *resp,
     (void)err;
 }
 
-static int64_t start_silent(struct cell *cx, struct coapmx_endpoint *ep, const char *host)
+static int64_t start_silent(struct cell *cx, struct iut_endpoint *ep, const char *host)
 {
     char hostinfo[COAPMX_HOSTINFO_MAX], uri[300];
     struct coapmx_error err;
     coapmx_hostinfo_format(host, PEER_PORT_DEFAULT, hostinfo, sizeof hostinfo);
     snprintf(uri, sizeof uri, "coap://%s/silent", hostinfo);
     struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
-    int64_t id = coapmx_request_start(ep, &req, ignore_outcome, NULL, &err);
+    int64_t id = iut_request(ep, &req, ignore_outcome, NULL, &err);
     CX_EXPECT(cx, id > 0, "cannot start GET %s: %s", uri, err.message);
     return id;
 }
 
-/* Whether one of the transport's sockets is bound to `local` (fd numbers get reused). */
-static bool has_socket_at(struct coapmx_transport *t, const struct sockaddr_storage *local)
+static bool same_socket_address(const struct sockaddr_storage *a, const struct sockaddr_storage *b)
 {
-    int fds[8];
-    size_t n = coapmx_transport_sockets(t, fds, 8);
-    for (size_t i = 0; i < n && i < 8; i++) {
-        struct sockaddr_storage addr;
-        socklen_t len = sizeof addr;
-        if (getsockname(fds[i], (struct sockaddr *)&addr, &len) == 0 &&
-            coapmx_sockaddr_same_ip((struct sockaddr *)&addr, (const struct sockaddr *)local) &&
-            coapmx_sockaddr_port((struct sockaddr *)&addr) ==
-                coapmx_sockaddr_port((const struct sockaddr *)local))
+    return coapmx_sockaddr_same_ip((const struct sockaddr *)a, (const struct sockaddr *)b) &&
+           coapmx_sockaddr_port((const struct sockaddr *)a) ==
+               coapmx_sockaddr_port((const struct sockaddr *)b);
+}
+
+/* Whether one of the IUT's sockets is bound to `local` (descriptor numbers get reused). */
+static bool has_socket_at(struct iut_endpoint *ep, const struct sockaddr_storage *local)
+{
+    struct iut_socket sockets[8];
+    size_t n = iut_sockets(ep, sockets, 8);
+    for (size_t i = 0; i < n && i < 8; i++)
+        if (same_socket_address(&sockets[i].local, local))
             return true;
-    }
     return false;
+}
+
+/* The sources of GET /silent on the wire, in order, each once. */
+static size_t silent_sources(struct cell *cx, struct sockaddr_storage *from, size_t max)
+{
+    struct wire_filter get = WIRE_FILTER_ANY;
+    get.coap_code = COAP_GET;
+    const struct wire_capture *cap = cell_wire(cx);
+    size_t n = 0;
+    for (size_t i = 0; wire_find(cap, &get, i) != NULL; i++) {
+        const struct wire_datagram *dg = wire_find(cap, &get, i);
+        bool seen = !has_path(dg, "silent");
+        for (size_t k = 0; k < n && !seen; k++)
+            seen = same_socket_address(&from[k], &dg->src);
+        if (!seen && n < max)
+            from[n++] = dg->src;
+    }
+    return n;
+}
+
+struct silent_goal {
+    struct cell *cx;
+    size_t sources;
+};
+
+static bool silent_sent(void *arg)
+{
+    struct silent_goal *g = arg;
+    struct sockaddr_storage from[4];
+    return silent_sources(g->cx, from, 4) >= g->sources;
+}
+
+/* Until `sources` silent exchanges are on the wire: they are in flight from then on. */
+static void await_silent(struct cell *cx, size_t sources, struct sockaddr_storage *from)
+{
+    struct silent_goal g = {.cx = cx, .sources = sources};
+    struct sockaddr_storage all[4];
+    CX_EXPECT(cx, cell_run_until(cx, silent_sent, &g),
+              "%zu silent request%s never reached the peer", sources, sources == 1 ? "" : "s");
+    silent_sources(cx, all, 4);
+    *from = all[sources - 1];
 }
 
 /* S5: a pool of two sockets evicts the least recently used idle one, never one with an
@@ -201,45 +246,55 @@ static void pool_eviction(struct cell *cx)
     cell_client_config(cx, &config);
     config.max_sockets = 2;
     struct coapmx_error err;
-    struct coapmx_endpoint *ep = cell_open(cx, &config, NULL, NULL, &err);
+    struct iut_endpoint *ep = cell_open(cx, &config, &err);
     CX_EXPECT(cx, ep != NULL, "cannot open a client: %s", err.message);
-    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
     const char *literal = cell_lane(cx)->peer_v4;
     start_silent(cx, ep, literal); /* in flight until it gives up */
-    int busy_fd;
-    struct sockaddr_storage busy;
-    socklen_t busy_len = sizeof busy;
-    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, &busy_fd, 1), 1, "sockets after one request");
-    CX_EXPECT(cx, getsockname(busy_fd, (struct sockaddr *)&busy, &busy_len) == 0, "getsockname");
+    struct sockaddr_storage busy, second;
+    await_silent(cx, 1, &busy);
+    CX_EXPECT_INT(cx, socket_count(ep), 1, "sockets after one request");
     char uri[300];
     const struct coapmx_message *resp;
     snprintf(uri, sizeof uri, "coap://v4.test/hello");
     CX_EXPECT(cx, cell_request_uri(cx, ep, COAP_CON, uri, &resp, &err) == 0, "GET %s: %s", uri,
               err.message);             /* its socket is idle afterwards */
     start_silent(cx, ep, "dual4.test"); /* the pool is full: the idle socket must give way */
-    CX_EXPECT_INT(cx, coapmx_transport_sockets(t, NULL, 0), 2, "sockets in the full pool");
-    CX_EXPECT(cx, has_socket_at(t, &busy), "the socket with an exchange in flight was evicted");
+    await_silent(cx, 2, &second);
+    CX_EXPECT_INT(cx, socket_count(ep), 2, "sockets in the full pool");
+    CX_EXPECT(cx, has_socket_at(ep, &busy), "the socket with an exchange in flight was evicted");
     snprintf(uri, sizeof uri, "coap://v6.test/hello");
     CX_EXPECT(cx, cell_request_uri(cx, ep, COAP_CON, uri, &resp, &err) != 0,
               "a third peer got a socket while both were busy");
     CX_EXPECT_ERR(cx, &err, COAPMX_ETOOMANYPEERS, "a new peer with every socket busy");
-    CX_EXPECT(cx, strstr(err.message, "too many peers") != NULL,
-              "the error does not say too many peers: \"%s\"", err.message);
+    cell_expect_message(cx, &err, "too many peers", "a new peer with every socket busy");
     /* The busy exchange goes on from its own port: its retransmission leaves from it. */
-    cell_advance(cx, coapmx_endpoint_protocol(ep)->ack_timeout_ms * 2);
     struct wire_filter from_busy = WIRE_FILTER_ANY;
     from_busy.src = (const struct sockaddr *)&busy;
     from_busy.coap_code = COAP_GET;
-    CX_EXPECT(cx, wire_count(cell_wire(cx), &from_busy) >= 2,
+    CX_EXPECT(cx,
+              cell_wait_wire(cx, &from_busy, 2,
+                             cell_protocol(cx)->ack_timeout_ms * 2 + cell_time_slack_ms(cx)),
               "the busy exchange was not retransmitted from its own port");
+}
+
+static const char *unless_transport_api(const struct iut_info *iut)
+{
+    const char *why = unless_socket_pool(iut);
+    if (why != NULL)
+        return why;
+    return iut->caps.introspection ? NULL
+                                   : "resolves keys and sends through the transport's own API, "
+                                     "which a driver does not offer (S5-pool-eviction covers "
+                                     "eviction through requests)";
 }
 
 /* S5: the default pool holds COAPMX_MAX_SOCKETS_DEFAULT sockets; a remote whose idle socket was
  * evicted still works: its next datagram goes out on a new socket. */
 static void default_pool(struct cell *cx)
 {
-    struct coapmx_endpoint *ep = cell_client(cx);
-    struct coapmx_transport *t = coapmx_endpoint_transport(ep);
+    struct iut_endpoint *ep = cell_client(cx);
+    struct coapmx_endpoint *stack = iut_stack(ep);
+    struct coapmx_transport *t = coapmx_endpoint_transport(stack);
     const char *literal = cell_lane(cx)->peer_v4;
     struct coapmx_remote first, other;
     struct coapmx_error err;
@@ -263,7 +318,7 @@ static void default_pool(struct cell *cx)
     const struct wire_datagram *sent = wire_find(cell_wire(cx), &f, 0);
     CX_EXPECT(cx, sent != NULL && sent->coap.mid == 0x7777,
               "the peer did not get the ping sent to the evicted remote");
-    CX_EXPECT_INT(cx, coapmx_endpoint_stats(ep)->rst_received, 1, "RSTs answering the ping");
+    CX_EXPECT_INT(cx, coapmx_endpoint_stats(stack)->rst_received, 1, "RSTs answering the ping");
 }
 
 const struct scenario scenario_s5 = {
@@ -280,7 +335,7 @@ const struct scenario scenario_s5b = {
     .kinds = KINDS("v4"),
     .traffic = true,
     .run = default_pool,
-    .not_applicable = unless_socket_pool,
+    .not_applicable = unless_transport_api,
 };
 
 /* S6: the any-address. A transport that binds explicitly refuses it however it is given, as a
@@ -289,21 +344,17 @@ static void any_address(struct cell *cx)
 {
     struct coapmx_transport_config server = {.role = COAPMX_ROLE_SERVER};
     if (!cell_profile(cx)->binds_explicitly) {
+        need_socket_details(cx);
         struct coapmx_error err;
-        struct coapmx_endpoint *ep = cell_open(cx, &server, NULL, NULL, &err);
+        struct iut_endpoint *ep = cell_open(cx, &server, &err);
         CX_EXPECT(cx, ep != NULL, "cannot open a server on the any-address: %s", err.message);
-        int fd;
-        struct sockaddr_storage local;
-        socklen_t len = sizeof local;
-        CX_EXPECT_INT(cx, coapmx_transport_sockets(coapmx_endpoint_transport(ep), &fd, 1), 1,
-                      "sockets of a server");
-        CX_EXPECT(cx, getsockname(fd, (struct sockaddr *)&local, &len) == 0, "getsockname: %s",
-                  strerror(errno));
+        struct iut_socket s;
+        CX_EXPECT_INT(cx, iut_sockets(ep, &s, 1), 1, "sockets of a server");
         CX_EXPECT(cx,
-                  local.ss_family == AF_INET6 &&
-                      IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&local)->sin6_addr),
+                  s.local.ss_family == AF_INET6 &&
+                      IN6_IS_ADDR_UNSPECIFIED(&((struct sockaddr_in6 *)&s.local)->sin6_addr),
                   "the default server socket is not bound to [::]");
-        CX_EXPECT_INT(cx, coapmx_sockaddr_port((struct sockaddr *)&local), PEER_PORT_DEFAULT,
+        CX_EXPECT_INT(cx, coapmx_sockaddr_port((struct sockaddr *)&s.local), PEER_PORT_DEFAULT,
                       "port of the default server socket");
         return;
     }

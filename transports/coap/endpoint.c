@@ -1118,7 +1118,7 @@ struct wait_state {
     struct coapmx_error *err;
 };
 
-static void copy_message(struct coapmx_message *dst, const struct coapmx_message *src)
+void coapmx_message_copy(struct coapmx_message *dst, const struct coapmx_message *src)
 {
     dst->remote = src->remote;
     dst->raw_len = src->raw_len;
@@ -1142,7 +1142,7 @@ static void on_wait_response(void *arg, const struct coapmx_message *resp,
         w->rc = -1;
         return;
     }
-    copy_message(w->resp, resp);
+    coapmx_message_copy(w->resp, resp);
     w->rc = 0;
 }
 

@@ -35,6 +35,9 @@ struct coapmx_message {
     uint8_t raw[COAPMX_DATAGRAM_MAX];
 };
 
+/* A copy whose msg points into its own raw (raw holds the whole datagram). */
+void coapmx_message_copy(struct coapmx_message *dst, const struct coapmx_message *src);
+
 /* What a server handler fills in. Payload is copied when the reply is sent. */
 struct coapmx_reply {
     uint8_t code;
