@@ -27,8 +27,10 @@
 #define PEER_START_MS       10000
 #define PEER_STOP_MS        5000
 #define CELL_CLOCK_START_MS 1000000 /* virtual; far from 0 so that no arithmetic underflows */
-#define CELL_SLICE_MS       2       /* real clock: how often a wait looks at the peer's capture */
-#define CELL_WALL_SLACK_MS  25      /* real clock: scheduling noise an interval may carry */
+#define CELL_EXTERNAL_WAIT_MS                                                                      \
+    2000                      /* real ms: a round trip with a third-party stack, and then some */
+#define CELL_SLICE_MS      2  /* real clock: how often a wait looks at the peer's capture */
+#define CELL_WALL_SLACK_MS 25 /* real clock: scheduling noise an interval may carry */
 /* Third-party stacks: the run's protocol, every duration divided by this, so that a CON nobody
  * answers is given up in about a second of real time (COAPMX_EXTERNAL_PROTOCOL overrides). */
 #define CELL_EXTERNAL_PROTOCOL                                                                     \
@@ -495,7 +497,19 @@ int cell_send_request_for(struct cell *cx, struct iut_endpoint *ep,
  * transfer or a group takes a few more round trips. */
 static uint64_t request_bound_ms(const struct cell *cx)
 {
-    return cx->real_clock ? (uint64_t)CELL_WAIT_MS * cx->speedup : CELL_WAIT_MS;
+    if (cx->info->ops != NULL)
+        return CELL_WAIT_MS;
+    /* A third-party stack on the real clock: what it takes to give up, twice, at least 2 s. */
+    const struct coapmx_protocol *pr = iut_protocol(cx->iut);
+    uint64_t give_up = (uint64_t)pr->ack_timeout_ms * pr->ack_random_factor_milli / 1000 *
+                       ((2u << pr->max_retransmit) - 1);
+    uint64_t floor = (uint64_t)CELL_EXTERNAL_WAIT_MS * cx->speedup;
+    return 2 * give_up > floor ? 2 * give_up : floor;
+}
+
+uint64_t cell_reaction_ms(const struct cell *cx)
+{
+    return cx->info->ops != NULL ? iut_protocol(cx->iut)->ack_timeout_ms : request_bound_ms(cx);
 }
 
 int cell_send_request(struct cell *cx, struct iut_endpoint *ep, const struct coapmx_request *req,
@@ -563,7 +577,7 @@ bool cell_refuses(struct cell *cx, struct iut_endpoint *ep, const struct coapmx_
     }
     /* A stack reports a refusal when it has looked at the request, well before it would first
      * retransmit. */
-    bool done = cell_wait(cx, refusal_done, &r, cell_protocol(cx)->ack_timeout_ms);
+    bool done = cell_wait(cx, refusal_done, &r, cell_reaction_ms(cx));
     iut_cancel(ep, id);
     check_trouble(cx);
     if (done && !r.responded && r.err.code != COAPMX_OK) {
@@ -676,8 +690,12 @@ static bool run_real(struct cell *cx, bool (*done)(void *arg), void *arg, double
 {
     double deadline = cell_clock_ms() + wall;
     for (;;) {
-        if (done(arg))
+        if (done(arg)) {
+            /* What else is ready goes with it: a driver reports what it served before it
+             * answers on the wire. */
+            coapmx_loop_run_once(cx->loop, 0);
             return true;
+        }
         double left = deadline - cell_clock_ms();
         if (left <= 0)
             return false;

@@ -146,6 +146,9 @@ void cell_advance(struct cell *cx, uint64_t ms);
 /* Runs until the peer's capture holds `count` datagrams matching `filter`, for at most `ms` of
  * protocol time (an IUT's answer to what the peer sent). Returns whether it does. */
 bool cell_wait_wire(struct cell *cx, const struct wire_filter *filter, size_t count, uint64_t ms);
+/* A bound on how long the IUT takes to react to what the peer sent (our transports react at
+ * once; a driver's stack within the cell's round-trip bound), in protocol time. */
+uint64_t cell_reaction_ms(const struct cell *cx);
 /* Scripts the peer's next answers (see peer.h: "drop N", "separate-later", ...). */
 void cell_peer_behave(struct cell *cx, const char *behaviour);
 /* Runs until done(arg) or a bounded time (a round trip and then some); false on timeout. */

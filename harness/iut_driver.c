@@ -1038,6 +1038,8 @@ static size_t driver_pending(const struct iut_endpoint *ep)
 static void driver_shutdown(struct iut_endpoint *ep)
 {
     endpoint_command(ep, "shutdown");
+    /* As our stack's shutdown does, the failed requests' callbacks run before it returns. */
+    flush_deferred(ep->iut);
     size_t left = driver_pending(ep);
     if (left > 0 && ep->iut->trouble[0] == '\0')
         trouble(ep->iut, "left %zu request%s pending after shutting its endpoint down", left,

@@ -86,7 +86,7 @@ static bool answer_found(void *arg)
 static uint8_t answer_code(struct cell *cx, const struct sockaddr_storage *to, uint16_t mid)
 {
     struct answer_goal g = {.cx = cx, .to = to, .mid = mid};
-    if (!cell_wait(cx, answer_found, &g, cell_protocol(cx)->ack_timeout_ms))
+    if (!cell_wait(cx, answer_found, &g, cell_reaction_ms(cx)))
         cell_fail(cx, "no answer with MID 0x%04x on the wire", mid);
     return g.found->coap.code;
 }

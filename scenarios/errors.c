@@ -105,7 +105,7 @@ static void shutdown_fails_everything(struct cell *cx)
               "cannot start a request: %s", err.message);
     struct wire_filter get = WIRE_FILTER_ANY;
     get.coap_code = COAP_GET;
-    CX_EXPECT(cx, cell_wait_wire(cx, &get, 1, cell_protocol(cx)->ack_timeout_ms),
+    CX_EXPECT(cx, cell_wait_wire(cx, &get, 1, cell_reaction_ms(cx)),
               "the request never reached the peer");
     size_t open_sockets = socket_count(ep);
     CX_EXPECT(cx, open_sockets >= 1 && open_sockets <= 8, "%zu sockets before shutdown",
@@ -187,15 +187,22 @@ static void shutdown_from_callbacks(struct cell *cx)
 
 #define CLOSED_PORT 5699 /* nobody listens there on the peer */
 
-/* The transport side's transmissions to the closed port, and the first ICMP error it caused. */
-static size_t sent_to_closed_port(struct cell *cx, const struct wire_datagram **icmp_error)
+/* The IUT side's transmissions to the closed port. */
+static size_t closed_port_transmissions(struct cell *cx)
 {
-    const struct wire_capture *cap = cell_local_wire(cx);
     struct sockaddr_storage closed;
     cell_peer_sockaddr(cx, cell_expected_wire_family(cx), CLOSED_PORT, &closed);
     struct wire_filter sent = WIRE_FILTER_ANY;
     sent.dst = (const struct sockaddr *)&closed;
     sent.coap_only = true;
+    return wire_count(cell_local_wire(cx), &sent);
+}
+
+/* The same, and the first ICMP error they caused (observed). */
+static size_t sent_to_closed_port(struct cell *cx, const struct wire_datagram **icmp_error)
+{
+    size_t sent = closed_port_transmissions(cx);
+    const struct wire_capture *cap = cell_local_wire(cx);
     struct wire_filter icmp = WIRE_FILTER_ANY;
     icmp.include_icmp = true;
     *icmp_error = NULL;
@@ -204,7 +211,7 @@ static size_t sent_to_closed_port(struct cell *cx, const struct wire_datagram **
             break;
     cell_observe(cx, "icmp", "%u/%u", *icmp_error ? (*icmp_error)->icmp_type : 0,
                  *icmp_error ? (*icmp_error)->icmp_code : 0);
-    return wire_count(cap, &sent);
+    return sent;
 }
 
 /* E1 where ICMP errors are surfaced: a request to a closed port fails with a network error at
@@ -247,6 +254,10 @@ static void closed_port(struct cell *cx)
     cell_observe(cx, "sent", "%zu", transmissions);
     CX_EXPECT(cx, transmissions <= 1, "%zu transmissions to the closed port: it was retried",
               transmissions);
+    /* Ended means ended: nothing goes to that port after the error, past the first timeout. */
+    cell_advance(cx, 2ull * longest_first_timeout_ms(pr) + cell_time_slack_ms(cx));
+    CX_EXPECT_INT(cx, closed_port_transmissions(cx), transmissions,
+                  "transmissions to the closed port after its error");
     if (!cell_lane(cx)->has_icmp)
         return; /* the values show in the report's lane agreement */
     CX_EXPECT_STR(cx, cell_errno_name(err.sys_errno), "ECONNREFUSED", "errno of the failure");

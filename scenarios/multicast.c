@@ -62,7 +62,7 @@ static void group_request(struct cell *cx)
     f.coap_type = COAP_NON;
     f.coap_code = COAP_GET;
     cell_wait(cx, local_wire_has_one, &(struct local_goal){.cx = cx, .filter = &f},
-              cell_protocol(cx)->ack_timeout_ms);
+              cell_reaction_ms(cx));
     CX_EXPECT_INT(cx, wire_count(cell_local_wire(cx), &f), 1, "NON GET to the group on the wire");
     iut_cancel(ep, id);
 }
@@ -226,7 +226,7 @@ static void server_in_group(struct cell *cx)
     struct wire_filter reply = WIRE_FILTER_ANY;
     reply.dst = (const struct sockaddr *)&from;
     reply.coap_code = COAP_CONTENT;
-    cell_wait_wire(cx, &reply, 1, cell_protocol(cx)->ack_timeout_ms);
+    cell_wait_wire(cx, &reply, 1, cell_reaction_ms(cx));
     const struct wire_datagram *answer = wire_find(cell_wire(cx), &reply, 0);
     CX_EXPECT(cx, answer != NULL, "no answer to the group request on the wire");
     struct sockaddr_storage unicast;

@@ -24,7 +24,7 @@ static void peer_requests(struct cell *cx, struct iut_endpoint *server, int fami
     f.dst = (const struct sockaddr *)&from;
     f.coap_type = COAP_ACK;
     f.coap_code = COAP_CONTENT;
-    cell_wait_wire(cx, &f, 1, cell_protocol(cx)->ack_timeout_ms);
+    cell_wait_wire(cx, &f, 1, cell_reaction_ms(cx));
     const struct wire_datagram *ack = wire_find(cell_wire(cx), &f, 0);
     CX_EXPECT(cx, ack != NULL, "no piggybacked 2.05 came back to the peer");
     CX_EXPECT_INT(cx, ack->coap.mid, 0x1234, "MID of the piggybacked response");
@@ -69,7 +69,7 @@ static void stranger_ping(struct cell *cx)
     rst.dst = (const struct sockaddr *)&stranger;
     rst.coap_type = COAP_RST;
     if (cell_profile(cx)->accepts_strangers)
-        cell_wait_wire(cx, &rst, 1, cell_protocol(cx)->ack_timeout_ms);
+        cell_wait_wire(cx, &rst, 1, cell_reaction_ms(cx));
     /* A second exchange on the same socket: a queued ping is processed before its response. */
     cell_get(cx, ep, 0, "hello");
     size_t resets = wire_count(cell_wire(cx), &rst);
@@ -123,7 +123,7 @@ static void role_reversal(struct cell *cx)
     ack.dst = (const struct sockaddr *)&peer;
     ack.coap_type = COAP_ACK;
     ack.coap_code = COAP_CONTENT;
-    cell_wait_wire(cx, &ack, 1, cell_protocol(cx)->ack_timeout_ms);
+    cell_wait_wire(cx, &ack, 1, cell_reaction_ms(cx));
     const struct wire_datagram *answer = wire_find(cell_wire(cx), &ack, 0);
     CX_EXPECT(cx, answer != NULL && answer->coap.mid == 0x2468,
               "no piggybacked answer to the reversed request on the wire");

@@ -7,7 +7,12 @@ coapmx=$1
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; exit 1; }
-filters=(R3- E1- N1- S6- F7-)
+# Our transports' cells only: on the virtual clock they repeat exactly, which a third-party
+# stack's cells on the real clock do not (how many retransmissions fit a wait varies).
+filters=()
+for iut in simple6 udp6 simplesocketserver; do
+  for row in R3- E1- N1- S6- F7-; do filters+=("$iut/$row*"); done
+done
 
 "$coapmx" run "${filters[@]}" --report "$work/whole" --quiet >/dev/null
 for k in 1 2 3 4; do

@@ -850,10 +850,14 @@ int coapmx_uri_parse(const char *uri, struct coapmx_uri *out, struct coapmx_erro
     const char *authority = uri + 7;
     const char *authority_end = authority + strcspn(authority, "/?#");
     char hostinfo[COAPMX_HOSTINFO_MAX];
-    if (authority_end == authority ||
-        copy_part(authority, authority_end, hostinfo, sizeof hostinfo) != 0 ||
-        coapmx_hostinfo_parse(hostinfo, COAP_DEFAULT_PORT, out->host, sizeof out->host,
-                              &out->port) != 0)
+    bool copied = authority_end != authority &&
+                  copy_part(authority, authority_end, hostinfo, sizeof hostinfo) == 0;
+    /* An empty port is the default one (RFC 3986 §3.2.3: port = *DIGIT). */
+    size_t n = copied ? strlen(hostinfo) : 0;
+    if (n > 1 && hostinfo[n - 1] == ':' && (hostinfo[0] != '[' || hostinfo[n - 2] == ']'))
+        hostinfo[n - 1] = '\0';
+    if (!copied || coapmx_hostinfo_parse(hostinfo, COAP_DEFAULT_PORT, out->host, sizeof out->host,
+                                         &out->port) != 0)
         return coapmx_fail(err, COAPMX_EINVAL, 0, "bad host or port in URI '%s'", uri);
     if (out->port == 0)
         return coapmx_fail(err, COAPMX_EINVAL, 0, "port 0 in URI '%s'", uri);

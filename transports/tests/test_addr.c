@@ -122,6 +122,12 @@ static void uris_parse_into_parts(void **state)
     assert_int_equal(coapmx_uri_parse("coap://[FE80::1%25Lo]:5690/", &u, &err), 0);
     assert_string_equal(u.host, "fe80::1%Lo"); /* RFC 6874: %25 is the zone separator */
     assert_true(u.host_is_literal);
+    /* RFC 3986 §3.2.3: an empty port (port = *DIGIT) is the scheme's default. */
+    assert_int_equal(coapmx_uri_parse("coap://host:/a", &u, &err), 0);
+    assert_int_equal(u.port, 5683);
+    assert_int_equal(coapmx_uri_parse("coap://[::1]:/", &u, &err), 0);
+    assert_string_equal(u.host, "::1");
+    assert_int_equal(u.port, 5683);
 }
 
 static void zones_are_named(void **state)
@@ -149,8 +155,8 @@ static void bad_uris_are_refused(void **state)
 {
     (void)state;
     static const char *const bad[] = {
-        "http://x/",          "coap://",       "coap:///path",         "coap://[::1/",
-        "coap://host:99999/", "coap://host:/", "coap://[fe80::1%lo]/", "coap://[fe80::1%25]/",
+        "http://x/",          "coap://",   "coap:///path",         "coap://[::1/",
+        "coap://host:99999/", "coap://:/", "coap://[fe80::1%lo]/", "coap://[fe80::1%25]/",
         "coap://h/%\xc3\xa9" /* bytes above 0x7f after '%' */};
     struct coapmx_uri u;
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
