@@ -236,10 +236,14 @@ static size_t load_external(void)
 {
     char *paths[IUT_MAX_EXTERNAL];
     size_t n = 0;
-    DIR *drivers = opendir(COAPMX_DRIVERS_DIR);
+    /* A user's own drivers (and the broken ones of the tests) may live elsewhere. */
+    const char *root = getenv("COAPMX_DRIVERS_DIR");
+    if (root == NULL)
+        root = COAPMX_DRIVERS_DIR;
+    DIR *drivers = opendir(root);
     for (struct dirent *stack; drivers != NULL && (stack = readdir(drivers)) != NULL;) {
         char dir[700];
-        snprintf(dir, sizeof dir, "%s/%s", COAPMX_DRIVERS_DIR, stack->d_name);
+        snprintf(dir, sizeof dir, "%s/%s", root, stack->d_name);
         DIR *d = stack->d_name[0] == '.' ? NULL : opendir(dir);
         for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
             size_t len = strlen(e->d_name);

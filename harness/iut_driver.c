@@ -178,7 +178,7 @@ static void exec_driver(const struct iut *iut, int in, int out)
 static void describe_exit(int status, char *buf, size_t cap)
 {
     if (WIFSIGNALED(status))
-        snprintf(buf, cap, "killed by signal SIG%s%s",
+        snprintf(buf, cap, "was killed by signal SIG%s%s",
                  sigabbrev_np(WTERMSIG(status)) ? sigabbrev_np(WTERMSIG(status)) : "?",
                  WCOREDUMP(status) ? " (core dumped)" : "");
     else
@@ -904,8 +904,9 @@ static void driver_stop(struct iut *iut)
     if (d->pid > 0) {
         struct pollfd pfd = {.fd = d->pidfd, .events = POLLIN};
         int status;
-        if (d->pidfd < 0 || poll(&pfd, 1, DRIVER_QUIT_MS) != 1)
-            kill(d->pid, SIGKILL); /* it lingered: the cell's end must not wait for it */
+        /* A driver in trouble is not waited for; one that lingers after quit is killed. */
+        if (iut->trouble[0] != '\0' || d->pidfd < 0 || poll(&pfd, 1, DRIVER_QUIT_MS) != 1)
+            kill(d->pid, SIGKILL);
         if (waitpid(d->pid, &status, 0) == d->pid && !WIFEXITED(status))
             printf("%s: driver %s\n", iut->info->name, WIFSIGNALED(status) ? "killed" : "ended");
     }

@@ -124,25 +124,31 @@ static void real_clock(struct cell *cx)
               (unsigned long long)gap, pr->ack_timeout_ms);
 }
 
-/* L3: a CoAP ping (empty CON) gets an RST with the same MID. */
+/* L3: a CoAP ping (empty CON) gets an RST with the same MID, each of two in a row. */
 static void ping_gets_reset(struct cell *cx)
 {
     struct iut_endpoint *ep = cell_client(cx);
     cell_get(cx, ep, 0, "hello");
     struct sockaddr_storage client, peer;
     client_seen_by_peer(cx, &client, &peer);
-    uint8_t ping[16];
-    size_t len = encode_bare(cx, COAP_CON, COAP_EMPTY, 0x5151, "", ping, sizeof ping);
-    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, ping, len), 0,
-                  "errno of the peer's ping");
+    static const uint16_t mids[] = {0x5151, 0x5152};
+    for (size_t i = 0; i < 2; i++) {
+        uint8_t ping[16];
+        size_t len = encode_bare(cx, COAP_CON, COAP_EMPTY, mids[i], "", ping, sizeof ping);
+        CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, ping, len), 0,
+                      "errno of the peer's ping");
+    }
     struct wire_filter rst = WIRE_FILTER_ANY;
     rst.dst = (const struct sockaddr *)&peer;
     rst.coap_type = COAP_RST;
-    cell_wait_wire(cx, &rst, 1, cell_reaction_ms(cx));
-    const struct wire_datagram *reset = wire_find(cell_wire(cx), &rst, 0);
-    CX_EXPECT(cx, reset != NULL, "no RST answered the ping");
-    CX_EXPECT_INT(cx, reset->coap.mid, 0x5151, "MID of the RST");
-    CX_EXPECT_INT(cx, reset->payload_len, 4, "bytes of the RST");
+    cell_wait_wire(cx, &rst, 2, cell_reaction_ms(cx));
+    const struct wire_capture *cap = cell_wire(cx);
+    for (size_t i = 0; i < 2; i++) {
+        const struct wire_datagram *reset = wire_find(cap, &rst, i);
+        CX_EXPECT(cx, reset != NULL, "no RST answered ping %zu of 2", i + 1);
+        CX_EXPECT_INT(cx, reset->coap.mid, mids[i], "MID of the RST");
+        CX_EXPECT_INT(cx, reset->payload_len, 4, "bytes of the RST");
+    }
 }
 
 /* L3: an RST answering a request fails it with a reset error, at once. */
@@ -282,7 +288,7 @@ const struct scenario scenario_l8 = {
 };
 const struct scenario scenario_l3 = {
     .id = "L3-ping",
-    .title = "a CoAP ping gets an RST with the same MID",
+    .title = "a CoAP ping gets an RST with the same MID, every one of two in a row",
     .kinds = KINDS("v4", "v6"),
     .traffic = true,
     .run = ping_gets_reset,
