@@ -19,7 +19,7 @@ static const char *const roles_words[] = {"client-only", "client-server", "serve
 static const char *const netloc_words[] = {"requested-name", "ip-literal"};
 static const char *const family_words[] = {"first-listed", "v6-first", "socket"};
 static const char *const sockets_words[] = {"per-peer-connected", "shared-dualstack",
-                                            "bound-unconnected"};
+                                            "bound-unconnected", "per-family-unconnected"};
 static const char *const mapped_words[] = {"kept", "dotted-quad"};
 static const char *const local_words[] = {"sockname", "pktinfo", "configured"};
 
@@ -478,6 +478,32 @@ void iut_standard_reply(struct iut_endpoint *ep, uint8_t method, size_t payload_
     reply->payload_len = strlen(ep->reply_text);
 }
 
+void iut_expand(const struct iut_info *info, const char *text, char *out, size_t cap)
+{
+    char dir[sizeof info->pics_path];
+    snprintf(dir, sizeof dir, "%s", info->pics_path);
+    char *slash = strrchr(dir, '/');
+    if (slash != NULL)
+        *slash = '\0';
+    size_t used = 0;
+    for (const char *p = text; *p != '\0' && used + 1 < cap;) {
+        const char *value = NULL;
+        size_t skip = 0;
+        if (strncmp(p, "{dir}", 5) == 0)
+            value = dir, skip = 5;
+        else if (strncmp(p, "{build}", 7) == 0)
+            value = COAPMX_BUILD_DIR, skip = 7;
+        if (value == NULL) {
+            out[used++] = *p++;
+            continue;
+        }
+        int n = snprintf(out + used, cap - used, "%s", value);
+        used = n > 0 && (size_t)n < cap - used ? used + (size_t)n : cap - 1;
+        p += skip;
+    }
+    out[used < cap ? used : cap - 1] = '\0';
+}
+
 /* ---- availability ---- */
 
 #define IUT_AVAILABLE_UNKNOWN 0
@@ -496,8 +522,9 @@ bool iut_available(const struct iut_info *iut, char *why, size_t why_cap)
     if (iut->available[0] == '\0')
         return true;
     if (slot < sizeof checked / sizeof checked[0] && checked[slot] == NULL) {
-        char command[sizeof iut->available + 32];
-        snprintf(command, sizeof command, "(%s) >/dev/null 2>&1", iut->available);
+        char expanded[1024], command[sizeof expanded + 32];
+        iut_expand(iut, iut->available, expanded, sizeof expanded);
+        snprintf(command, sizeof command, "(%s) >/dev/null 2>&1", expanded);
         fflush(NULL);
         int status = system(command);
         checked[slot] = iut;

@@ -66,6 +66,8 @@ const struct iut_xfail *iut_xfail_for(const struct iut_info *iut, const char *sc
 /* Whether the IUT can run on this machine: its PICS `available` command succeeds (run once per
  * process). If not, why, with the PICS `enable` advice. */
 bool iut_available(const struct iut_info *iut, char *why, size_t why_cap);
+/* A PICS value with {dir} (the PICS file's folder) and {build} (the build tree) replaced. */
+void iut_expand(const struct iut_info *info, const char *text, char *out, size_t cap);
 /* Prints an IUT's PICS in the file format (ours can be compared with third parties' that way). */
 void iut_print_pics(FILE *out, const struct iut_info *iut);
 /* Reads a PICS file into info. Returns 0, or -1 with err naming file and line. */

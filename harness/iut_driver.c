@@ -93,31 +93,10 @@ static double wall_ms(void)
 
 /* ---- the process ---- */
 
-/* The driver's command line: words of the PICS `driver`, with {dir} (the PICS file's folder)
- * and {build} (the build tree, for compiled drivers) replaced. */
+/* The driver's command line: the words of the PICS `driver`, placeholders expanded. */
 static size_t driver_words(const struct iut_info *info, char *storage, size_t cap, char **words)
 {
-    char dir[sizeof info->pics_path];
-    snprintf(dir, sizeof dir, "%s", info->pics_path);
-    char *slash = strrchr(dir, '/');
-    if (slash != NULL)
-        *slash = '\0';
-    size_t used = 0;
-    for (const char *p = info->driver; *p != '\0' && used + 1 < cap;) {
-        const char *value = NULL;
-        size_t skip = 0;
-        if (strncmp(p, "{dir}", 5) == 0)
-            value = dir, skip = 5;
-        else if (strncmp(p, "{build}", 7) == 0)
-            value = COAPMX_BUILD_DIR, skip = 7;
-        if (value != NULL) {
-            used += (size_t)snprintf(storage + used, cap - used, "%s", value);
-            p += skip;
-        } else {
-            storage[used++] = *p++;
-        }
-    }
-    storage[used < cap ? used : cap - 1] = '\0';
+    iut_expand(info, info->driver, storage, cap);
     size_t n = 0;
     for (char *w = strtok(storage, " \t"); w != NULL && n + 1 < DRIVER_MAX_WORDS;
          w = strtok(NULL, " \t"))

@@ -91,6 +91,8 @@ static void no_fallback(struct cell *cx)
               "the request reached the server in the family the transport did not pick");
     CX_EXPECT_ERR(cx, &err, cell_profile(cx)->icmp_errors ? COAPMX_ENETWORK : COAPMX_ETIMEOUT,
                   "request to a port closed in the chosen family");
+    CX_EXPECT(cx, strstr(err.message, CELL_STOPPED_WAITING) == NULL,
+              "the request did not give up by itself: \"%s\"", err.message);
     cell_observe(cx, "errno", "%s", cell_errno_name(err.sys_errno));
     struct wire_filter other = WIRE_FILTER_ANY;
     other.family = chosen == AF_INET ? AF_INET6 : AF_INET;

@@ -52,6 +52,19 @@ static void expect_shared_dualstack(struct cell *cx, const struct iut_socket *s)
               "the shared client socket is not bound to [::]");
 }
 
+/* Not connected, and bound to the wildcard of the family the request went in. */
+static void expect_unconnected_wildcard(struct cell *cx, const struct iut_socket *s)
+{
+    int family = cell_expected_wire_family(cx);
+    CX_EXPECT(cx, s->peer.ss_family == 0, "the socket is connected to one peer");
+    CX_EXPECT_INT(cx, s->local.ss_family, family, "family of the socket");
+    bool wildcard =
+        family == AF_INET
+            ? ((const struct sockaddr_in *)&s->local)->sin_addr.s_addr == htonl(INADDR_ANY)
+            : IN6_IS_ADDR_UNSPECIFIED(&((const struct sockaddr_in6 *)&s->local)->sin6_addr);
+    CX_EXPECT(cx, wildcard, "the socket is not bound to the wildcard of its family");
+}
+
 /* Not connected, and bound to the address it was given (not a wildcard), in its family. */
 static void expect_bound_unconnected(struct cell *cx, const struct iut_socket *s)
 {
@@ -85,6 +98,9 @@ static void socket_model(struct cell *cx)
         break;
     case COAPMX_SOCKET_BOUND_UNCONNECTED:
         expect_bound_unconnected(cx, &sockets[0]);
+        break;
+    case COAPMX_SOCKETS_PER_FAMILY_UNCONNECTED:
+        expect_unconnected_wildcard(cx, &sockets[0]);
         break;
     }
 }
@@ -139,7 +155,8 @@ const struct scenario scenario_s1 = {
 };
 const struct scenario scenario_s2 = {
     .id = "S2-socket-model",
-    .title = "connected per-peer socket, one shared [::] socket, or one bound unconnected one",
+    .title = "connected per-peer socket, one shared [::] socket, one bound unconnected one, or "
+             "an unconnected wildcard socket per family",
     .kinds = KINDS("v4", "v6"),
     .traffic = true,
     .run = socket_model,

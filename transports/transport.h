@@ -36,6 +36,9 @@ enum coapmx_socket_model {
     COAPMX_SOCKETS_PER_PEER_CONNECTED, /* S2: connected, auto-bound socket per key */
     COAPMX_SOCKET_SHARED_DUALSTACK,    /* S2: one AF_INET6 socket, V6ONLY off, recvmsg */
     COAPMX_SOCKET_BOUND_UNCONNECTED,   /* S2: one socket bound to the configured address */
+    /* S2: an unconnected socket on the wildcard of each family a request goes to (such as
+     * node-coap's udp4 and udp6 agents) */
+    COAPMX_SOCKETS_PER_FAMILY_UNCONNECTED,
 };
 
 enum coapmx_mapped_policy {
