@@ -257,8 +257,21 @@ static void command_number(struct command *c, const char *key, long long value)
         fprintf(c->f, ",\"%s\":%lld", key, value);
 }
 
+/* Drops a built command unsent. */
+static void command_discard(struct command *c)
+{
+    if (c->f != NULL)
+        fclose(c->f);
+    free(c->text);
+}
+
+/* Sends a built command, unless the driver is already in trouble; frees it either way. */
 static int command_send(struct iut *iut, struct command *c)
 {
+    if (iut->trouble[0] != '\0') {
+        command_discard(c);
+        return -1;
+    }
     if (c->f == NULL)
         return -1; /* LCOV_EXCL_LINE: OutOfMemory */
     fputs("}\n", c->f);
@@ -682,7 +695,7 @@ static void after_call(struct iut *iut)
 static const struct json *call(struct iut *iut, struct command *c, const char *op, int ms,
                                struct coapmx_error *err)
 {
-    if (iut->trouble[0] != '\0' || command_send(iut, c) != 0) {
+    if (command_send(iut, c) != 0) {
         coapmx_fail(err, COAPMX_ENETWORK, 0, "%s", iut->trouble);
         return NULL;
     }

@@ -198,19 +198,27 @@ static size_t closed_port_transmissions(struct cell *cx)
     return wire_count(cell_local_wire(cx), &sent);
 }
 
-/* The same, and the first ICMP error they caused (observed). */
-static size_t sent_to_closed_port(struct cell *cx, const struct wire_datagram **icmp_error)
+/* The first ICMP error on the IUT side's wire, copied: the capture is reloaded later. */
+struct icmp_seen {
+    bool found;
+    unsigned type, code;
+};
+
+/* The transmissions to the closed port, and the first ICMP error they caused (observed). */
+static size_t sent_to_closed_port(struct cell *cx, struct icmp_seen *icmp_error)
 {
     size_t sent = closed_port_transmissions(cx);
     const struct wire_capture *cap = cell_local_wire(cx);
     struct wire_filter icmp = WIRE_FILTER_ANY;
     icmp.include_icmp = true;
-    *icmp_error = NULL;
-    for (size_t i = 0; (*icmp_error = wire_find(cap, &icmp, i)) != NULL; i++)
-        if ((*icmp_error)->kind == WIRE_ICMP)
+    const struct wire_datagram *d;
+    *icmp_error = (struct icmp_seen){0};
+    for (size_t i = 0; (d = wire_find(cap, &icmp, i)) != NULL; i++)
+        if (d->kind == WIRE_ICMP) {
+            *icmp_error = (struct icmp_seen){true, d->icmp_type, d->icmp_code};
             break;
-    cell_observe(cx, "icmp", "%u/%u", *icmp_error ? (*icmp_error)->icmp_type : 0,
-                 *icmp_error ? (*icmp_error)->icmp_code : 0);
+        }
+    cell_observe(cx, "icmp", "%u/%u", icmp_error->type, icmp_error->code);
     return sent;
 }
 
@@ -235,13 +243,13 @@ static void closed_port(struct cell *cx)
         CX_EXPECT_ERR(cx, &err, COAPMX_ETIMEOUT, "request to a closed port (ICMP not surfaced)");
         CX_EXPECT(cx, strstr(err.message, CELL_STOPPED_WAITING) == NULL,
                   "the request did not give up by itself: \"%s\"", err.message);
-        const struct wire_datagram *icmp;
+        struct icmp_seen icmp;
         size_t transmissions = sent_to_closed_port(cx, &icmp);
         cell_observe(cx, "sent", "%zu", transmissions);
         CX_EXPECT_INT(cx, transmissions, pr->max_retransmit + 1,
                       "transmissions to the closed port on the wire");
         if (cell_lane(cx)->has_icmp)
-            CX_EXPECT(cx, icmp != NULL, "no ICMP error on the wire");
+            CX_EXPECT(cx, icmp.found, "no ICMP error on the wire");
         return;
     }
     CX_EXPECT(cx, cell_send_request(cx, ep, &req, &resp, &err) != 0,
@@ -249,7 +257,7 @@ static void closed_port(struct cell *cx)
     CX_EXPECT_ERR(cx, &err, COAPMX_ENETWORK, "request to a closed port");
     cell_observe(cx, "errno", "%s", cell_errno_name(err.sys_errno));
     /* The sender's view: socket_wrapper refuses such a send before anything is captured. */
-    const struct wire_datagram *error;
+    struct icmp_seen error;
     size_t transmissions = sent_to_closed_port(cx, &error);
     cell_observe(cx, "sent", "%zu", transmissions);
     CX_EXPECT(cx, transmissions <= 1, "%zu transmissions to the closed port: it was retried",
@@ -262,11 +270,11 @@ static void closed_port(struct cell *cx)
         return; /* the values show in the report's lane agreement */
     CX_EXPECT_STR(cx, cell_errno_name(err.sys_errno), "ECONNREFUSED", "errno of the failure");
     CX_EXPECT_INT(cx, transmissions, 1, "transmissions to the closed port on the wire");
-    CX_EXPECT(cx, error != NULL, "no ICMP error on the wire");
+    CX_EXPECT(cx, error.found, "no ICMP error on the wire");
     bool v6 = cell_expected_wire_family(cx) == AF_INET6;
     /* port unreachable: ICMP 3/3, ICMPv6 1/4 */
-    CX_EXPECT_INT(cx, error->icmp_type, v6 ? 1 : 3, "ICMP type");
-    CX_EXPECT_INT(cx, error->icmp_code, v6 ? 4 : 3, "ICMP code");
+    CX_EXPECT_INT(cx, error.type, v6 ? 1 : 3, "ICMP type");
+    CX_EXPECT_INT(cx, error.code, v6 ? 4 : 3, "ICMP code");
 }
 
 struct scoped {
