@@ -31,8 +31,10 @@ static const char usage[] =
     "                                                 serve /hello, /whoami, /local\n"
     "  report --merge DIR... [--report OUT]           the reports of shards (run --shard K/N)\n"
     "                                                 as one\n"
-    "  transports [--names | IUT]                     every IUT (our transports and third-party\n"
-    "                                                 stacks) and what it claims: its PICS\n"
+    "  transports [--names | --ours | --third-party | IUT]\n"
+    "                                                 every IUT (our transports and third-party\n"
+    "                                                 stacks) and what it claims: its PICS;\n"
+    "                                                 or only the names: all, ours, theirs\n"
     "  rows [ROW...] [--check] [--spec FILE]          the behaviour specification: each row,\n"
     "                                                 its scenarios, where they apply and why\n"
     "                                                 not; --check: spec and scenarios agree\n"
@@ -409,9 +411,13 @@ static int cmd_transports(const struct coapmx_registry *registry, int argc, char
 {
     size_t n;
     const struct iut_info *const *iuts = iut_all(registry, &n);
-    bool names = argc == 1 && strcmp(argv[0], "--names") == 0;
+    const char *only = argc == 1 ? argv[0] : "";
+    bool ours = strcmp(only, "--ours") == 0, theirs = strcmp(only, "--third-party") == 0;
+    bool names = ours || theirs || strcmp(only, "--names") == 0;
     for (size_t i = 0; i < n; i++) {
         if (argc > 0 && !names && strcmp(argv[0], iuts[i]->name) != 0)
+            continue;
+        if ((ours && iuts[i]->ops == NULL) || (theirs && iuts[i]->ops != NULL))
             continue;
         if (names) {
             printf("%s\n", iuts[i]->name);
