@@ -80,6 +80,10 @@ void iut_print_pics(FILE *out, const struct iut_info *iut)
             fprintf(out, "available = %s\n", iut->available);
         if (iut->speedup > 1)
             fprintf(out, "speedup = %u\n", iut->speedup);
+        if (iut->coverage_driver[0])
+            fprintf(out, "coverage-driver = %s\n", iut->coverage_driver);
+        if (iut->coverage_report[0])
+            fprintf(out, "coverage-report = %s\n", iut->coverage_report);
     }
     for (size_t i = 0; i < sizeof enum_fields / sizeof enum_fields[0]; i++) {
         unsigned v = *(const unsigned *)((const char *)&iut->profile + enum_fields[i].offset);
@@ -182,6 +186,10 @@ int iut_read_pics(const char *path, struct iut_info *info, char *err, size_t err
             snprintf(info->available, sizeof info->available, "%s", value);
         } else if (strcmp(key, "enable") == 0) {
             snprintf(info->enable, sizeof info->enable, "%s", value);
+        } else if (strcmp(key, "coverage-driver") == 0) {
+            snprintf(info->coverage_driver, sizeof info->coverage_driver, "%s", value);
+        } else if (strcmp(key, "coverage-report") == 0) {
+            snprintf(info->coverage_report, sizeof info->coverage_report, "%s", value);
         } else if (strcmp(key, "swrap-skip") == 0) {
             snprintf(info->swrap_skip, sizeof info->swrap_skip, "%s", value);
         } else if (strcmp(key, "speedup") == 0) {
@@ -478,6 +486,21 @@ void iut_standard_reply(struct iut_endpoint *ep, uint8_t method, size_t payload_
     reply->payload_len = strlen(ep->reply_text);
 }
 
+const char *iut_coverage_dir(void)
+{
+    const char *dir = getenv("COAPMX_COVERAGE_DIR");
+    return dir != NULL ? dir : "";
+}
+
+/* Once per process: a lane runner asks before it forks its cells, which inherit the answer. */
+static struct availability {
+    const struct iut_info *iut;
+    bool yes;
+    char found[256]; /* the first line the command printed: `{available}` in the driver */
+} availability[16 + IUT_MAX_EXTERNAL];
+
+static const struct availability *availability_of(const struct iut_info *iut);
+
 void iut_expand(const struct iut_info *info, const char *text, char *out, size_t cap)
 {
     char dir[sizeof info->pics_path];
@@ -493,6 +516,12 @@ void iut_expand(const struct iut_info *info, const char *text, char *out, size_t
             value = dir, skip = 5;
         else if (strncmp(p, "{build}", 7) == 0)
             value = COAPMX_BUILD_DIR, skip = 7;
+        else if (strncmp(p, "{coverage}", 10) == 0)
+            value = iut_coverage_dir(), skip = 10;
+        else if (strncmp(p, "{available}", 11) == 0 && info->available[0] != '\0') {
+            const struct availability *a = availability_of(info);
+            value = a != NULL ? a->found : "", skip = 11;
+        }
         if (value == NULL) {
             out[used++] = *p++;
             continue;
@@ -506,31 +535,41 @@ void iut_expand(const struct iut_info *info, const char *text, char *out, size_t
 
 /* ---- availability ---- */
 
-#define IUT_AVAILABLE_UNKNOWN 0
-#define IUT_AVAILABLE_YES     1
-#define IUT_AVAILABLE_NO      2
+static const struct availability *availability_of(const struct iut_info *iut)
+{
+    size_t slot = 0;
+    while (slot < sizeof availability / sizeof availability[0] && availability[slot].iut != NULL &&
+           availability[slot].iut != iut)
+        slot++;
+    if (slot == sizeof availability / sizeof availability[0])
+        return NULL; /* LCOV_EXCL_LINE: more IUTs than the registry holds */
+    struct availability *a = &availability[slot];
+    if (a->iut == iut)
+        return a;
+    a->iut = iut; /* before the command runs: `{available}` in it expands to nothing */
+    char expanded[1024], command[sizeof expanded + 32];
+    iut_expand(iut, iut->available, expanded, sizeof expanded);
+    snprintf(command, sizeof command, "(%s) 2>/dev/null", expanded);
+    fflush(NULL);
+    FILE *out = popen(command, "r");
+    if (out == NULL)
+        return a; /* LCOV_EXCL_LINE: OutOfMemory */
+    if (fgets(a->found, sizeof a->found, out) == NULL)
+        a->found[0] = '\0';
+    a->found[strcspn(a->found, "\r\n")] = '\0';
+    char rest[256];
+    while (fgets(rest, sizeof rest, out) != NULL)
+        ;
+    a->yes = pclose(out) == 0;
+    return a;
+}
 
 bool iut_available(const struct iut_info *iut, char *why, size_t why_cap)
 {
-    /* Once per process: a lane runner asks before it forks its cells, which inherit it. */
-    static const struct iut_info *checked[16 + IUT_MAX_EXTERNAL];
-    static int verdict[16 + IUT_MAX_EXTERNAL];
-    size_t slot = 0;
-    while (slot < sizeof checked / sizeof checked[0] && checked[slot] != NULL &&
-           checked[slot] != iut)
-        slot++;
     if (iut->available[0] == '\0')
         return true;
-    if (slot < sizeof checked / sizeof checked[0] && checked[slot] == NULL) {
-        char expanded[1024], command[sizeof expanded + 32];
-        iut_expand(iut, iut->available, expanded, sizeof expanded);
-        snprintf(command, sizeof command, "(%s) >/dev/null 2>&1", expanded);
-        fflush(NULL);
-        int status = system(command);
-        checked[slot] = iut;
-        verdict[slot] = status == 0 ? IUT_AVAILABLE_YES : IUT_AVAILABLE_NO;
-    }
-    if (slot < sizeof checked / sizeof checked[0] && verdict[slot] == IUT_AVAILABLE_YES)
+    const struct availability *a = availability_of(iut);
+    if (a != NULL && a->yes)
         return true;
     snprintf(why, why_cap, "%s is not available here (`%s` fails)%s%s", iut->name, iut->available,
              iut->enable[0] ? ": " : "", iut->enable);

@@ -50,7 +50,10 @@ struct iut_info {
     char available[512];  /* a shell command that succeeds when the stack can run ("": always) */
     char enable[256];     /* what to do when it cannot */
     char swrap_skip[256]; /* why its cells cannot run on socket_wrapper ("": they can) */
-    unsigned speedup;     /* it runs under libfaketime this many times faster (1: not) */
+    /* Coverage of the stack's own code (scripts/coverage), into the folder {coverage}: */
+    char coverage_driver[512]; /* the driver, run so that it measures the stack's lines */
+    char coverage_report[512]; /* prints "FILE LH LF BH BF" rows from what they measured */
+    unsigned speedup;          /* it runs under libfaketime this many times faster (1: not) */
     struct iut_xfail xfails[IUT_MAX_XFAILS];
     size_t xfail_count;
 };
@@ -66,8 +69,13 @@ const struct iut_xfail *iut_xfail_for(const struct iut_info *iut, const char *sc
 /* Whether the IUT can run on this machine: its PICS `available` command succeeds (run once per
  * process). If not, why, with the PICS `enable` advice. */
 bool iut_available(const struct iut_info *iut, char *why, size_t why_cap);
-/* A PICS value with {dir} (the PICS file's folder) and {build} (the build tree) replaced. */
+/* A PICS value with {dir} (the PICS file's folder), {build} (the build tree), {coverage}
+ * (iut_coverage_dir) and {available} (the first line its `available` command printed)
+ * replaced. */
 void iut_expand(const struct iut_info *info, const char *text, char *out, size_t cap);
+/* Where scripts/coverage wants the third-party stacks' coverage (COAPMX_COVERAGE_DIR): there,
+ * drivers run as their PICS `coverage-driver` says. "": not measuring. */
+const char *iut_coverage_dir(void);
 /* Prints an IUT's PICS in the file format (ours can be compared with third parties' that way). */
 void iut_print_pics(FILE *out, const struct iut_info *iut);
 /* Reads a PICS file into info. Returns 0, or -1 with err naming file and line. */

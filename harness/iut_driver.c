@@ -93,10 +93,12 @@ static double wall_ms(void)
 
 /* ---- the process ---- */
 
-/* The driver's command line: the words of the PICS `driver`, placeholders expanded. */
+/* The driver's command line: the words of the PICS `driver` (`coverage-driver` when measuring
+ * coverage), placeholders expanded. */
 static size_t driver_words(const struct iut_info *info, char *storage, size_t cap, char **words)
 {
-    iut_expand(info, info->driver, storage, cap);
+    bool measured = iut_coverage_dir()[0] != '\0' && info->coverage_driver[0] != '\0';
+    iut_expand(info, measured ? info->coverage_driver : info->driver, storage, cap);
     size_t n = 0;
     for (char *w = strtok(storage, " \t"); w != NULL && n + 1 < DRIVER_MAX_WORDS;
          w = strtok(NULL, " \t"))

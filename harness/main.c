@@ -35,6 +35,8 @@ static const char usage[] =
     "                                                 every IUT (our transports and third-party\n"
     "                                                 stacks) and what it claims: its PICS;\n"
     "                                                 or only the names: all, ours, theirs\n"
+    "  transports --coverage-report IUT              the lines of a third-party stack its\n"
+    "                                                 cells reached (scripts/coverage)\n"
     "  rows [ROW...] [--check] [--spec FILE]          the behaviour specification: each row,\n"
     "                                                 its scenarios, where they apply and why\n"
     "                                                 not; --check: spec and scenarios agree\n"
@@ -68,10 +70,22 @@ static int cmd_list(const struct coapmx_registry *registry, int argc, char **arg
     char self[1024];
     if (coapmx_self_path(self, sizeof self) == NULL)
         self[0] = '\0';
+    /* A third-party IUT that cannot run here is one ctest test, not one per cell: each would
+     * ask whether the stack can run (a Python import: half a second) only to skip. */
+    const struct iut_info *unavailable[64];
+    size_t unavailable_count = 0;
     for (size_t i = 0; i < cells.count; i++) {
         const struct cell_result *c = &cells.items[i];
         if (!ctest) {
             printf("%s\n", c->name);
+            continue;
+        }
+        const struct iut_info *iut = iut_find(registry, c->transport);
+        char why[512];
+        if (iut != NULL && iut->ops == NULL && !iut_available(iut, why, sizeof why)) {
+            if (unavailable_count == 0 || unavailable[unavailable_count - 1] != iut)
+                if (unavailable_count < sizeof unavailable / sizeof unavailable[0])
+                    unavailable[unavailable_count++] = iut;
             continue;
         }
         /* CTestTestfile syntax: one test per cell, named like the cell. */
@@ -82,6 +96,15 @@ static int cmd_list(const struct coapmx_registry *registry, int argc, char **arg
         printf("set_tests_properties([=[%s]=] PROPERTIES SKIP_RETURN_CODE 77 TIMEOUT 120 "
                "LABELS \"cell;%s;%s\")\n",
                c->name, c->transport, c->lane);
+    }
+    for (size_t i = 0; i < unavailable_count; i++) {
+        const char *name = unavailable[i]->name;
+        printf("add_test([=[%s/every-cell]=] \"%s\" run --transport [=[%s]=] --report "
+               "\"%s/%s\" --quiet)\n",
+               name, self, name, root, name);
+        printf("set_tests_properties([=[%s/every-cell]=] PROPERTIES SKIP_RETURN_CODE 77 "
+               "TIMEOUT 1200 LABELS \"cell;%s\")\n",
+               name, name);
     }
     cell_list_free(&cells);
     return 0;
@@ -411,6 +434,19 @@ static int cmd_transports(const struct coapmx_registry *registry, int argc, char
 {
     size_t n;
     const struct iut_info *const *iuts = iut_all(registry, &n);
+    if (argc == 2 && strcmp(argv[0], "--coverage-report") == 0) {
+        const struct iut_info *iut = iut_find(registry, argv[1]);
+        if (iut == NULL || iut->coverage_report[0] == '\0') {
+            fprintf(stderr, "coapmx: %s: %s\n", argv[1],
+                    iut == NULL ? "no such IUT" : "its PICS has no coverage-report");
+            return 1;
+        }
+        char command[1024];
+        iut_expand(iut, iut->coverage_report, command, sizeof command);
+        fflush(NULL);
+        int status = system(command);
+        return status == 0 ? 0 : 1;
+    }
     const char *only = argc == 1 ? argv[0] : "";
     bool ours = strcmp(only, "--ours") == 0, theirs = strcmp(only, "--third-party") == 0;
     bool names = ours || theirs || strcmp(only, "--names") == 0;

@@ -95,7 +95,7 @@ static int select_all(const struct coapmx_registry *registry, const struct runne
     return 0;
 }
 
-static const struct coapmx_registry *run_registry_for_cost;
+static const struct coapmx_registry *run_registry;
 
 /* What a cell is expected to cost, relative to a plain socket_wrapper cell: a netns cell builds
  * two namespaces, a real-clock scenario waits real time. Only the ratios matter. */
@@ -106,7 +106,7 @@ static double expected_cost(const struct cell_result *r)
         if (strcmp(all_scenarios.items[i]->id, r->scenario) == 0)
             sc = all_scenarios.items[i];
     double cost = strcmp(r->lane, "netns") == 0 ? 1.4 : 1.0;
-    const struct iut_info *iut = iut_find(run_registry_for_cost, r->transport);
+    const struct iut_info *iut = iut_find(run_registry, r->transport);
     if (iut != NULL && iut->ops == NULL)
         return cost * 8; /* a driver process on the real clock */
     return sc != NULL && sc->real_clock ? cost * 3 : cost;
@@ -159,7 +159,7 @@ static int keep_shard(const struct runner_options *opt, struct cell_list *cells)
 int runner_select(const struct coapmx_registry *registry, const struct runner_options *opt,
                   struct cell_list *out)
 {
-    run_registry_for_cost = registry;
+    run_registry = registry;
     if (select_all(registry, opt, out) != 0 || (opt->shard_count > 0 && keep_shard(opt, out)))
         return -1;
     /* A lane runner takes its lane's part of the run's cells, after the shard's split. */
@@ -454,8 +454,15 @@ static void abandon(struct slot *slots, unsigned jobs)
 static bool skipped_for_lane(struct cell_result *r)
 {
     const struct lane *lane = lane_find(r->lane);
-    if (lane->available(lane, r->reason, sizeof r->reason))
+    if (lane->available(lane, r->reason, sizeof r->reason)) {
+        /* Asked here, before the fork, the IUT's availability command runs once per runner,
+         * not once per cell (a Python stack's import costs half a second). */
+        char why[512];
+        const struct iut_info *iut = iut_find(run_registry, r->transport);
+        if (iut != NULL)
+            (void)iut_available(iut, why, sizeof why);
         return false;
+    }
     r->status = CELL_SKIP;
     return true;
 }
@@ -806,8 +813,13 @@ int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool
             else if (a[0] == '-') {
                 fprintf(stderr, "coapmx: unknown option %s\n", a);
                 return -1;
-            } else if (opt->pattern_count < RUNNER_MAX_PATTERNS)
+            } else if (opt->pattern_count < RUNNER_MAX_PATTERNS) {
                 opt->patterns[opt->pattern_count++] = a;
+            } else {
+                fprintf(stderr, "coapmx: more than %d filters (from %s on)\n", RUNNER_MAX_PATTERNS,
+                        a);
+                return -1;
+            }
         }
         if (takes_value)
             i++;

@@ -9,7 +9,7 @@
 #include "../transports/transport.h"
 #include "report.h"
 
-#define RUNNER_MAX_PATTERNS   32
+#define RUNNER_MAX_PATTERNS   256
 #define RUNNER_MAX_WRAP_WORDS 32
 
 struct runner_options {
