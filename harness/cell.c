@@ -937,6 +937,64 @@ int cell_open_fds(void)
     return n;
 }
 
+/* Whether a captured datagram left one of the IUT's addresses. */
+static bool sent_by_iut(const struct cell *cx, const struct wire_datagram *dg)
+{
+    if (dg->kind != WIRE_UDP)
+        return false;
+    const char *own[] = {cx->lane->client_v4, cx->lane->client_v6, cx->lane->client_v6_link};
+    for (size_t i = 0; i < sizeof own / sizeof own[0]; i++) {
+        struct sockaddr_storage a;
+        if (own[i] == NULL || coapmx_sockaddr_from_literal(own[i], 0, &a) != 0)
+            continue;
+        struct wire_filter f = WIRE_FILTER_ANY;
+        struct wire_capture one = {.count = 1, .items = (struct wire_datagram *)dg};
+        f.src = (const struct sockaddr *)&a;
+        if (wire_count(&one, &f) == 1)
+            return true;
+    }
+    return false;
+}
+
+/* How many datagrams the IUT has sent: the peer's capture sees all of them (the swrap lane has
+ * one capture; on the netns lane every datagram of the IUT crosses the peer's veth). */
+static size_t iut_datagrams(struct cell *cx)
+{
+    const struct wire_capture *cap = cell_wire(cx);
+    size_t n = 0;
+    for (size_t i = 0; i < cap->count; i++)
+        n += sent_by_iut(cx, &cap->items[i]);
+    return n;
+}
+
+struct quiet_goal {
+    struct cell *cx;
+    size_t sent;
+};
+
+static bool iut_sent_more(void *arg)
+{
+    struct quiet_goal *g = arg;
+    return iut_datagrams(g->cx) > g->sent;
+}
+
+/* Every cell ends quiet: once its body is done, protocol time runs on past EXCHANGE_LIFETIME
+ * and nothing more may leave the IUT (a timer left running, a retransmission of an exchange
+ * that should be over). Virtual time costs nothing; on the real clock this would wait that
+ * long, so third-party IUTs are not checked here yet. */
+static void check_quiescence(struct cell *cx)
+{
+    if (cx->skipped || cx->real_clock || cx->scenario->still_sends != NULL)
+        return;
+    struct quiet_goal g = {.cx = cx, .sent = iut_datagrams(cx)};
+    uint64_t ended_ms = cell_now_ms(cx);
+    uint64_t quiet_ms = cell_protocol(cx)->exchange_lifetime_ms + cell_time_slack_ms(cx);
+    CX_EXPECT(cx, !cell_wait(cx, iut_sent_more, &g, quiet_ms),
+              "a datagram left the IUT %.1f s after the scenario ended (nothing may, within "
+              "EXCHANGE_LIFETIME)",
+              (double)(cell_now_ms(cx) - ended_ms) / 1000.0);
+}
+
 static void run_scenario(void **state)
 {
     struct cell *cx = *state;
@@ -950,6 +1008,7 @@ static void run_scenario(void **state)
         !lane_can_carry(cx->lane, cell_profile(cx), cx->kind, wire_family, why, sizeof why))
         cell_skip(cx, "%s", why);
     cx->scenario->run(cx);
+    check_quiescence(cx);
 }
 
 /* Closes every endpoint and ends a driver; what the driver did wrong is kept. */

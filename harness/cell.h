@@ -33,6 +33,9 @@ struct scenario {
     bool real_clock;
     /* Protocol settings this scenario needs on top of the run's ("ack_timeout_ms=200"). */
     const char *protocol;
+    /* Why the IUT may still send after this scenario's body (NULL: it must not). Every other
+     * cell ends quiet: past EXCHANGE_LIFETIME nothing more leaves the IUT. */
+    const char *still_sends;
     /* NULL: the row applies to every IUT. Otherwise NULL for an IUT it applies to, and for one
      * it does not, why (from its profile and capabilities, never its name; scenarios/BEHAVIOUR.md
      * n/a, shown by `coapmx rows` and `coapmx list --why`): such an IUT gets no cell at all. */

@@ -216,14 +216,15 @@ static size_t split_words(char *line, char **words, size_t max)
 static const struct runner_options *run_options;
 static const struct coapmx_registry *run_registry;
 
-/* A cell run in the runner's child ends here. With sanitizers, through exit: their leak check
- * runs there. Otherwise through _exit: the preloaded socket_wrapper's exit handler walks a
- * quarter of a million descriptor slots to close sockets that the kernel closes anyway, and
- * the cell's socket files go with its scratch directory. */
+/* A cell run in the runner's child ends here. With sanitizers or gcov, through exit: their
+ * leak check runs there, and gcov writes the cell's counts. Otherwise through _exit: the
+ * preloaded socket_wrapper's exit handler walks a quarter of a million descriptor slots to
+ * close sockets that the kernel closes anyway, and the cell's socket files go with its
+ * scratch directory. */
 static void end_cell_child(int rc) __attribute__((noreturn));
 static void end_cell_child(int rc)
 {
-#ifdef COAPMX_SANITIZE
+#if defined(COAPMX_SANITIZE) || defined(COAPMX_COVERAGE)
     exit(rc);
 #else
     fflush(NULL);

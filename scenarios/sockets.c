@@ -344,6 +344,7 @@ const struct scenario scenario_s5 = {
     .kinds = KINDS("v4"),
     .traffic = true,
     .run = pool_eviction,
+    .still_sends = "its silent exchanges are in flight until they give up",
     .not_applicable = unless_socket_pool,
 };
 const struct scenario scenario_s5b = {
