@@ -1042,6 +1042,19 @@ static int close_everything(void **state)
     if (cx->local_wire_loaded)
         wire_capture_free(&cx->local_wire);
     cx->peer_wire_loaded = cx->local_wire_loaded = false;
+    /* The IUT is closed: nothing of it may be left registered in the cell's loop. */
+    size_t watches, timers;
+    coapmx_loop_registered(cx->loop, &watches, &timers);
+    if (!cx->skipped && (watches > 0 || timers > 0)) {
+        snprintf(cx->reason + strlen(cx->reason), sizeof cx->reason - strlen(cx->reason),
+                 "%sleft in the loop after the IUT closed: %zu watched descriptor%s, %zu "
+                 "timer%s",
+                 cx->reason[0] ? "; " : "", watches, watches == 1 ? "" : "s", timers,
+                 timers == 1 ? "" : "s");
+        cx->failed = true;
+        printf("ERROR: %s\n", cx->reason);
+        return -1;
+    }
     int open_fds = cell_open_fds();
     if (open_fds != cx->fd_baseline) {
         snprintf(cx->reason + strlen(cx->reason), sizeof cx->reason - strlen(cx->reason),

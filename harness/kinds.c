@@ -14,6 +14,7 @@ static const struct address_kind all_kinds[] = {
     {"v6.test", KIND_NAME, 0, "v6.test"},
     {"dual.test", KIND_NAME, 0, "dual.test"},
     {"dual4.test", KIND_NAME, 0, "dual4.test"},
+    {"twin4.test", KIND_NAME, 0, "twin4.test"},
     {"mapped", KIND_MAPPED, AF_INET6, NULL},
     {"v6-link", KIND_LINK_LOCAL, AF_INET6, NULL},
     {"group4", KIND_GROUP, AF_INET, "224.0.1.187"},

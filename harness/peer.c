@@ -74,6 +74,7 @@ static const struct {
     {{0x40, 0x45, 0x12, 0x34}, 4 + COAP_OPTIONS_MAX + 1}, /* one option (number 0) too many */
     {{0x40, 0x45, 0x12, 0x34, 0xff}, 5},                  /* payload marker, no payload */
     {{0x40}, 1},                                          /* one byte */
+    {{0}, 0},                                             /* nothing: a zero-length datagram */
 };
 
 static void reply(struct peer_socket *ps, const struct sockaddr_storage *to, const uint8_t *buf,
@@ -242,8 +243,9 @@ static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_
         coapmx_hostinfo_of((const struct sockaddr *)from, false, whoami, sizeof whoami);
         respond(p, ps, from, req, COAP_CONTENT, whoami, strlen(whoami));
     } else if (strcmp(path, "junk-first") == 0 || strcmp(path, "junk-rest") == 0) {
-        size_t half = PEER_JUNK_COUNT / 2, first = strcmp(path, "junk-first") == 0 ? 0 : half;
-        for (size_t i = first; i < first + half; i++)
+        size_t half = PEER_JUNK_COUNT / 2;
+        bool first_half = strcmp(path, "junk-first") == 0;
+        for (size_t i = first_half ? 0 : half; i < (first_half ? half : PEER_JUNK_COUNT); i++)
             reply(ps, from, junk[i].bytes, junk[i].len);
         respond(p, ps, from, req, COAP_CONTENT, "hello", 5);
     } else if (strcmp(path, "oversize-first") == 0) {

@@ -19,6 +19,7 @@ extern const struct scenario scenario_f4;
 extern const struct scenario scenario_f5;
 extern const struct scenario scenario_f6;
 extern const struct scenario scenario_f7;
+extern const struct scenario scenario_f8;
 extern const struct scenario scenario_n1;
 extern const struct scenario scenario_n2;
 extern const struct scenario scenario_n3;
@@ -74,6 +75,7 @@ static const struct scenario *const items[] = {
     &scenario_f5,
     &scenario_f6,
     &scenario_f7,
+    &scenario_f8,
     &scenario_n1,
     &scenario_n2,
     &scenario_n3,

@@ -149,3 +149,32 @@ const struct scenario scenario_f7 = {
     .run = other_family,
     .not_applicable = unless_socket_family,
 };
+
+/* F8: a name with two addresses of one family: every request goes to the first the resolver
+ * lists, and nothing to the other; the resolver's own order, as the cell's process sees it. */
+static void two_addresses(struct cell *cx)
+{
+    struct sockaddr_storage answers[4];
+    struct coapmx_error err;
+    int n = coapmx_resolve_all(cell_host(cx), PEER_PORT_DEFAULT, answers, 4, &err);
+    CX_EXPECT(cx, n == 2, "%s has %d addresses here, not 2: %s", cell_host(cx), n,
+              n < 0 ? err.message : "see fixtures/hosts.*");
+    struct iut_endpoint *ep = cell_client(cx);
+    for (int i = 0; i < 2; i++)
+        expect_payload(cx, cell_get(cx, ep, 0, "hello"), "hello");
+    struct wire_filter to_first = WIRE_FILTER_ANY, to_second = WIRE_FILTER_ANY;
+    to_first.dst = (const struct sockaddr *)&answers[0];
+    to_first.coap_code = COAP_GET;
+    to_second.dst = (const struct sockaddr *)&answers[1];
+    const struct wire_capture *cap = cell_wire(cx);
+    CX_EXPECT_INT(cx, wire_count(cap, &to_first), 2, "requests to the first address listed");
+    CX_EXPECT_INT(cx, wire_count(cap, &to_second), 0, "datagrams to the second address listed");
+}
+
+const struct scenario scenario_f8 = {
+    .id = "F8-two-addresses",
+    .title = "a name with two IPv4 addresses: every request to the first one listed",
+    .kinds = KINDS("twin4.test"),
+    .traffic = true,
+    .run = two_addresses,
+};

@@ -37,6 +37,19 @@ int coapmx_resolve_all(const char *host, uint16_t port, struct sockaddr_storage 
     /* A literal is its own only answer; getaddrinfo would say the same, slower. */
     if (max > 0 && coapmx_sockaddr_from_literal(host, port, &out[0]) == 0)
         return 1;
+    /* An IPv6 literal with a zone that is no interface here: the zone is the fault, and the
+     * address must not go out unzoned. */
+    const char *zone = strchr(host, '%');
+    struct in6_addr unzoned;
+    char address[INET6_ADDRSTRLEN];
+    if (zone != NULL && (size_t)(zone - host) < sizeof address) {
+        memcpy(address, host, (size_t)(zone - host));
+        address[zone - host] = '\0';
+        if (inet_pton(AF_INET6, address, &unzoned) == 1)
+            return coapmx_fail(err, COAPMX_ERESOLVE, 0,
+                               "cannot resolve host '%s': no interface named '%s' for its zone",
+                               host, zone + 1);
+    }
     struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_DGRAM};
     struct addrinfo *res = NULL;
     char service[8];

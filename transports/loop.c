@@ -140,6 +140,12 @@ uint64_t coapmx_loop_timer(struct coapmx_loop *loop, uint64_t delay_ms, coapmx_t
     return id;
 }
 
+void coapmx_loop_registered(const struct coapmx_loop *loop, size_t *watches, size_t *timers)
+{
+    *watches = loop->watch_count;
+    *timers = loop->timer_count;
+}
+
 void coapmx_loop_cancel(struct coapmx_loop *loop, uint64_t timer_id)
 {
     for (size_t i = 0; i < loop->timer_count; i++) {

@@ -4,6 +4,7 @@
 #define COAPMX_LOOP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 struct coapmx_clock {
@@ -36,6 +37,8 @@ void coapmx_loop_unwatch(struct coapmx_loop *loop, int fd);
 uint64_t coapmx_loop_timer(struct coapmx_loop *loop, uint64_t delay_ms, coapmx_timer_cb cb,
                            void *arg);
 void coapmx_loop_cancel(struct coapmx_loop *loop, uint64_t timer_id);
+/* What is still registered: descriptors watched and timers pending (a closed stack leaves none). */
+void coapmx_loop_registered(const struct coapmx_loop *loop, size_t *watches, size_t *timers);
 
 /* Virtual clocks only: called when nothing is ready, before time jumps, so that whoever else
  * takes part (a peer process) can deliver what is in flight; then up to grace_ms of real time

@@ -103,6 +103,19 @@ static void unknown_names_fail_with_the_name(void **state)
     assert_non_null(strstr(err.message, "no-such-host.invalid"));
 }
 
+static void a_zone_that_is_no_interface_is_the_fault(void **state)
+{
+    (void)state;
+    struct sockaddr_storage out[4];
+    struct coapmx_error err;
+    assert_int_equal(coapmx_resolve_all("fe80::1%cmx-none", 5683, out, 4, &err), -1);
+    assert_int_equal(err.code, COAPMX_ERESOLVE);
+    assert_non_null(strstr(err.message, "no interface named 'cmx-none'"));
+    /* A zone that is an interface makes the literal its own answer. */
+    assert_int_equal(coapmx_resolve_all("fe80::1%lo", 5683, out, 4, &err), 1);
+    assert_int_equal(((struct sockaddr_in6 *)&out[0])->sin6_scope_id, if_nametoindex("lo"));
+}
+
 static void uris_parse_into_parts(void **state)
 {
     (void)state;
@@ -176,6 +189,7 @@ int main(void)
         cmocka_unit_test(multicast_is_recognised_in_every_spelling),
         cmocka_unit_test(hostinfo_parses_back),
         cmocka_unit_test(unknown_names_fail_with_the_name),
+        cmocka_unit_test(a_zone_that_is_no_interface_is_the_fault),
         cmocka_unit_test(uris_parse_into_parts),
         cmocka_unit_test(bad_uris_are_refused),
     };

@@ -86,7 +86,13 @@ static void cancelled_timers_never_fire(void **state)
     uint64_t doomed = coapmx_loop_timer(loop, 10, fire_1, &f);
     coapmx_loop_timer(loop, 20, fire_2, &f);
     coapmx_loop_cancel(loop, doomed);
+    size_t watches, timers;
+    coapmx_loop_registered(loop, &watches, &timers);
+    assert_int_equal(timers, 1); /* the cancelled one is gone at once */
     assert_false(coapmx_loop_run_until(loop, three_fired, &f, 50));
+    coapmx_loop_registered(loop, &watches, &timers);
+    assert_int_equal(watches, 0);
+    assert_int_equal(timers, 0); /* a fired timer is gone too */
     assert_int_equal(f.count, 1);
     assert_int_equal(f.order[0], 2);
     assert_int_equal(clock.virtual_ms, 50); /* the deadline bounds the jump */
