@@ -14,6 +14,11 @@ static void blockwise_transfers(struct cell *cx)
     CX_EXPECT_INT(cx, down->msg.payload_len, PEER_BLOCKWISE_BYTES, "bytes downloaded");
     for (size_t i = 0; i < down->msg.payload_len; i++)
         CX_EXPECT(cx, down->msg.payload[i] == PEER_PATTERN(i), "downloaded byte %zu is wrong", i);
+    if (cell_profile(cx)->hostinfo_names) { /* the whole response is named like any other */
+        char expected[COAPMX_HOSTINFO_MAX];
+        cell_expected_hostinfo(cx, 0, expected, sizeof expected);
+        CX_EXPECT_STR(cx, down->remote.hostinfo, expected, "remote of the reassembled download");
+    }
 
     static uint8_t body[UPLOAD_BYTES];
     for (size_t i = 0; i < sizeof body; i++)

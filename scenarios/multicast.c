@@ -7,6 +7,7 @@ static void expect_multicast_refusal(struct cell *cx, const struct coapmx_error 
 {
     CX_EXPECT_ERR(cx, err, COAPMX_EMULTICAST, "a group destination on an IUT without multicast");
     cell_expect_message(cx, err, "multicast", "a group destination");
+    cell_expect_message(cx, err, cell_host(cx), "a group destination"); /* which group */
 }
 
 /* Resolving a group: a multicast remote, or (without multicast support) a refusal. */

@@ -18,7 +18,7 @@ extern const struct coapmx_transport_ops mutant_hangs_ops;
 static const struct mutant mutants[] = {
     {"mutant-netloc-ip", "names remotes by IP literal instead of the requested name",
      KINDS("N3-netloc-name", "N4-default-port/dual.test", "R2-role-reversal/v4.test",
-           "R2-role-reversal/dual.test")},
+           "R2-role-reversal/dual.test", "B1-blockwise/dual.test")},
     {"mutant-wrong-family", "picks the last address the resolver lists",
      KINDS("F3-dual-v6-first", "F4-dual-v4-first", "F5-no-fallback", "F8-two-addresses")},
     {"mutant-sends-multicast", "does not refuse multicast destinations",

@@ -99,6 +99,26 @@ static void cancelled_timers_never_fire(void **state)
     coapmx_loop_free(loop);
 }
 
+static void timers_due_together_fire_in_the_order_set(void **state)
+{
+    (void)state;
+    struct coapmx_clock clock;
+    coapmx_clock_virtual_init(&clock, 0);
+    struct coapmx_loop *loop = coapmx_loop_new(&clock);
+    struct fired f = {.loop = loop};
+    /* Set out of order, two of them due at the same instant: 2 before 3, as they were set. */
+    coapmx_loop_timer(loop, 30, fire_1, &f);
+    coapmx_loop_timer(loop, 10, fire_2, &f);
+    coapmx_loop_timer(loop, 10, fire_3, &f);
+    assert_true(coapmx_loop_run_until(loop, three_fired, &f, 100));
+    assert_int_equal(f.order[0], 2);
+    assert_int_equal(f.order[1], 3);
+    assert_int_equal(f.order[2], 1);
+    assert_int_equal(f.at[0], 10);
+    assert_int_equal(f.at[1], 10);
+    coapmx_loop_free(loop);
+}
+
 static bool never(void *arg)
 {
     (void)arg;
@@ -170,6 +190,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(virtual_time_jumps_to_each_timer),
         cmocka_unit_test(cancelled_timers_never_fire),
+        cmocka_unit_test(timers_due_together_fire_in_the_order_set),
         cmocka_unit_test(a_deadline_is_never_jumped_over),
         cmocka_unit_test(events_come_before_virtual_time),
     };
