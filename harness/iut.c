@@ -623,11 +623,10 @@ static bool is_unspecified(const struct sockaddr_storage *a)
             ((const struct sockaddr_in6 *)a)->sin6_addr.s6_addr32[3] == 0);
 }
 
-size_t iut_proc_udp_sockets(int pid, struct iut_socket *out, size_t max)
+size_t iut_socket_inodes(int pid, unsigned long *inodes, size_t max)
 {
     char path[64];
-    unsigned long inodes[IUT_MAX_SOCKETS];
-    size_t inode_count = 0, n = 0;
+    size_t n = 0;
     snprintf(path, sizeof path, "/proc/%d/fd", pid);
     DIR *d = opendir(path);
     for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
@@ -638,11 +637,27 @@ size_t iut_proc_udp_sockets(int pid, struct iut_socket *out, size_t max)
         if (len <= 0)
             continue;
         target[len] = '\0';
-        if (sscanf(target, "socket:[%lu]", &inode) == 1 && inode_count < IUT_MAX_SOCKETS)
-            inodes[inode_count++] = inode;
+        if (sscanf(target, "socket:[%lu]", &inode) == 1 && n < max)
+            inodes[n++] = inode;
     }
     if (d != NULL)
         closedir(d);
+    return n;
+}
+
+bool iut_inode_listed(const unsigned long *inodes, size_t count, unsigned long inode)
+{
+    for (size_t i = 0; i < count; i++)
+        if (inodes[i] == inode)
+            return true;
+    return false;
+}
+
+size_t iut_proc_udp_sockets(int pid, struct iut_socket *out, size_t max)
+{
+    char path[64];
+    unsigned long inodes[IUT_MAX_SOCKETS];
+    size_t inode_count = iut_socket_inodes(pid, inodes, IUT_MAX_SOCKETS), n = 0;
     for (int v6 = 0; v6 < 2; v6++) {
         snprintf(path, sizeof path, "/proc/%d/net/%s", pid, v6 ? "udp6" : "udp");
         FILE *f = fopen(path, "r");
@@ -653,9 +668,7 @@ size_t iut_proc_udp_sockets(int pid, struct iut_socket *out, size_t max)
             if (sscanf(line, " %*u: %63s %63s %*x %*s %*s %*s %*u %*u %lu", local, remote,
                        &inode) != 3)
                 continue;
-            bool ours = false;
-            for (size_t i = 0; i < inode_count && !ours; i++)
-                ours = inodes[i] == inode;
+            bool ours = iut_inode_listed(inodes, inode_count, inode);
             struct iut_socket s;
             if (!ours || !proc_address(local, v6, &s.local) || !proc_address(remote, v6, &s.peer))
                 continue;

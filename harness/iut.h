@@ -160,5 +160,9 @@ int iut_driver_pid(const struct iut *iut);
 /* The UDP sockets of a process from /proc/<pid>/fd and /proc/<pid>/net/udp{,6}: a real
  * kernel's view (socket_wrapper's sockets are Unix sockets there). */
 size_t iut_proc_udp_sockets(int pid, struct iut_socket *out, size_t max);
+/* The inodes of a process's sockets, from /proc/<pid>/fd (up to max); and whether one is among
+ * them. The lanes match them against their own socket tables. */
+size_t iut_socket_inodes(int pid, unsigned long *inodes, size_t max);
+bool iut_inode_listed(const unsigned long *inodes, size_t count, unsigned long inode);
 
 #endif

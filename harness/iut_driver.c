@@ -721,21 +721,17 @@ static const struct json *call(struct iut *iut, struct command *c, const char *o
 
 /* ---- the kind ---- */
 
-static const struct {
-    const char *key;
-    size_t offset;
-} timing_fields[] = {
-    {"ack_timeout_ms", offsetof(struct coapmx_protocol, ack_timeout_ms)},
-    {"ack_random_factor_milli", offsetof(struct coapmx_protocol, ack_random_factor_milli)},
-    {"max_retransmit", offsetof(struct coapmx_protocol, max_retransmit)},
-    {"nstart", offsetof(struct coapmx_protocol, nstart)},
-    {"exchange_lifetime_ms", offsetof(struct coapmx_protocol, exchange_lifetime_ms)},
-    {"non_lifetime_ms", offsetof(struct coapmx_protocol, non_lifetime_ms)},
-};
-
-static uint32_t *timing_field(struct coapmx_protocol *p, size_t i)
+/* Every setting of the timing: as JSON members ("name":value,...) or as log words (name=value). */
+static void write_timing(FILE *out, struct coapmx_protocol timing, bool json)
 {
-    return (uint32_t *)((char *)p + timing_fields[i].offset);
+    for (size_t i = 0; i < coapmx_protocol_field_count; i++) {
+        const struct coapmx_protocol_field *f = &coapmx_protocol_fields[i];
+        unsigned v = *coapmx_protocol_value(&timing, f);
+        if (json)
+            fprintf(out, "%s\"%s\":%u", i ? "," : "", f->name, v);
+        else
+            fprintf(out, " %s=%u", f->name, v);
+    }
 }
 
 static int configure(struct iut *iut, struct coapmx_error *err)
@@ -744,9 +740,7 @@ static int configure(struct iut *iut, struct coapmx_error *err)
     command_begin(iut, &c, "config");
     if (c.f != NULL) {
         fputs(",\"timing\":{", c.f);
-        for (size_t i = 0; i < sizeof timing_fields / sizeof timing_fields[0]; i++)
-            fprintf(c.f, "%s\"%s\":%u", i ? "," : "", timing_fields[i].key,
-                    *timing_field(&iut->protocol, i));
+        write_timing(c.f, iut->protocol, true);
         fputc('}', c.f);
     }
     const struct json *reply = call(iut, &c, "config", DRIVER_CALL_MS, err);
@@ -754,20 +748,19 @@ static int configure(struct iut *iut, struct coapmx_error *err)
         return -1;
     const struct json *timing = json_get(reply, "timing");
     struct coapmx_protocol in_force = iut->protocol;
-    for (size_t i = 0; i < sizeof timing_fields / sizeof timing_fields[0]; i++) {
-        double v = json_num(timing, timing_fields[i].key, -1);
+    for (size_t i = 0; i < coapmx_protocol_field_count; i++) {
+        const struct coapmx_protocol_field *f = &coapmx_protocol_fields[i];
+        double v = json_num(timing, f->name, -1);
         if (v < 0 || v > 4e9) {
-            trouble(iut, "did not say which %s is in force", timing_fields[i].key);
+            trouble(iut, "did not say which %s is in force", f->name);
             return coapmx_fail(err, COAPMX_ENETWORK, 0, "%s", iut->trouble);
         }
-        *timing_field(&in_force, i) = (uint32_t)v;
+        *coapmx_protocol_value(&in_force, f) = (uint32_t)v;
     }
     printf("%s: timing asked", iut->info->name);
-    for (size_t i = 0; i < sizeof timing_fields / sizeof timing_fields[0]; i++)
-        printf(" %s=%u", timing_fields[i].key, *timing_field(&iut->protocol, i));
+    write_timing(stdout, iut->protocol, false);
     printf("; in force:");
-    for (size_t i = 0; i < sizeof timing_fields / sizeof timing_fields[0]; i++)
-        printf(" %s=%u", timing_fields[i].key, *timing_field(&in_force, i));
+    write_timing(stdout, in_force, false);
     printf(" (driver clock, %u times real time)\n", iut->info->speedup);
     iut->protocol = in_force;
     return 0;

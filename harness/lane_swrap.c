@@ -126,20 +126,7 @@ static size_t swrap_process_sockets(const struct lane *lane, int pid, struct iut
     (void)lane;
     char path[64], line[512];
     unsigned long inodes[IUT_MAX_SOCKETS];
-    size_t inode_count = 0, n = 0;
-    snprintf(path, sizeof path, "/proc/%d/fd", pid);
-    DIR *d = opendir(path);
-    for (struct dirent *e; d != NULL && (e = readdir(d)) != NULL;) {
-        char link[400], target[64];
-        snprintf(link, sizeof link, "%s/%s", path, e->d_name);
-        ssize_t len = readlink(link, target, sizeof target - 1);
-        unsigned long inode;
-        if (len > 0 && (target[len] = '\0', sscanf(target, "socket:[%lu]", &inode) == 1) &&
-            inode_count < IUT_MAX_SOCKETS)
-            inodes[inode_count++] = inode;
-    }
-    if (d != NULL)
-        closedir(d);
+    size_t inode_count = iut_socket_inodes(pid, inodes, IUT_MAX_SOCKETS), n = 0;
     const char *dir = getenv("SOCKET_WRAPPER_DIR");
     snprintf(path, sizeof path, "/proc/%d/net/unix", pid);
     FILE *f = dir != NULL ? fopen(path, "r") : NULL;
@@ -148,9 +135,7 @@ static size_t swrap_process_sockets(const struct lane *lane, int pid, struct iut
         char file[300];
         if (sscanf(line, "%*s %*s %*s %*s %*s %*s %lu %299s", &inode, file) != 2)
             continue;
-        bool ours = false;
-        for (size_t i = 0; i < inode_count && !ours; i++)
-            ours = inodes[i] == inode;
+        bool ours = iut_inode_listed(inodes, inode_count, inode);
         const char *base = strrchr(file, '/');
         char type;
         unsigned host, port;

@@ -126,23 +126,29 @@ void coapmx_protocol_defaults(struct coapmx_protocol *p)
     p->non_lifetime_ms = 145000;
 }
 
+const struct coapmx_protocol_field coapmx_protocol_fields[] = {
+    {"ack_timeout_ms", offsetof(struct coapmx_protocol, ack_timeout_ms)},
+    {"ack_random_factor_milli", offsetof(struct coapmx_protocol, ack_random_factor_milli)},
+    {"max_retransmit", offsetof(struct coapmx_protocol, max_retransmit)},
+    {"nstart", offsetof(struct coapmx_protocol, nstart)},
+    {"exchange_lifetime_ms", offsetof(struct coapmx_protocol, exchange_lifetime_ms)},
+    {"non_lifetime_ms", offsetof(struct coapmx_protocol, non_lifetime_ms)},
+};
+const size_t coapmx_protocol_field_count =
+    sizeof coapmx_protocol_fields / sizeof coapmx_protocol_fields[0];
+
+uint32_t *coapmx_protocol_value(struct coapmx_protocol *p, const struct coapmx_protocol_field *f)
+{
+    return (uint32_t *)((char *)p + f->offset);
+}
+
 int coapmx_protocol_parse(struct coapmx_protocol *p, const char *text, struct coapmx_error *err)
 {
-    static const struct {
-        const char *name;
-        size_t offset;
-    } fields[] = {
-        {"ack_timeout_ms", offsetof(struct coapmx_protocol, ack_timeout_ms)},
-        {"ack_random_factor_milli", offsetof(struct coapmx_protocol, ack_random_factor_milli)},
-        {"max_retransmit", offsetof(struct coapmx_protocol, max_retransmit)},
-        {"nstart", offsetof(struct coapmx_protocol, nstart)},
-        {"exchange_lifetime_ms", offsetof(struct coapmx_protocol, exchange_lifetime_ms)},
-        {"non_lifetime_ms", offsetof(struct coapmx_protocol, non_lifetime_ms)},
-    };
+    const struct coapmx_protocol_field *fields = coapmx_protocol_fields;
     while (*text != '\0') {
         size_t len = strcspn(text, ","), name_len = strcspn(text, "=");
         bool known = false;
-        for (size_t i = 0; i < sizeof fields / sizeof fields[0] && !known; i++) {
+        for (size_t i = 0; i < coapmx_protocol_field_count && !known; i++) {
             if (name_len >= len || strlen(fields[i].name) != name_len ||
                 strncmp(text, fields[i].name, name_len) != 0)
                 continue;
@@ -151,7 +157,7 @@ int coapmx_protocol_parse(struct coapmx_protocol *p, const char *text, struct co
             if (end != text + len || v == 0 || v > UINT32_MAX)
                 return coapmx_fail(err, COAPMX_EINVAL, 0, "bad protocol value '%.*s'", (int)len,
                                    text);
-            *(uint32_t *)((char *)p + fields[i].offset) = (uint32_t)v;
+            *coapmx_protocol_value(p, &fields[i]) = (uint32_t)v;
             known = true;
         }
         if (!known)

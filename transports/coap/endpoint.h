@@ -23,6 +23,15 @@ struct coapmx_protocol {
 };
 
 void coapmx_protocol_defaults(struct coapmx_protocol *p);
+/* Each setting's name (as --protocol and the driver protocol spell it) and its place. */
+struct coapmx_protocol_field {
+    const char *name;
+    size_t offset; /* of its uint32_t in struct coapmx_protocol */
+};
+extern const struct coapmx_protocol_field coapmx_protocol_fields[];
+extern const size_t coapmx_protocol_field_count;
+/* The setting a field names, in p. */
+uint32_t *coapmx_protocol_value(struct coapmx_protocol *p, const struct coapmx_protocol_field *f);
 /* Applies "name=value,..." (ack_timeout_ms, ack_random_factor_milli, max_retransmit, nstart,
  * exchange_lifetime_ms, non_lifetime_ms) on top of p. Returns 0, or -1 naming the bad part. */
 int coapmx_protocol_parse(struct coapmx_protocol *p, const char *text, struct coapmx_error *err);
