@@ -85,19 +85,21 @@ static void option_values(const struct wire_datagram *dg, uint16_t number, char 
 }
 
 /* RFC 7252 §6.4: every path segment (empty ones too) and query parameter is an option of its
- * own, percent-decoded, so an escaped '/' or '&' stays inside its option. */
+ * own, percent-decoded, so an escaped '/' or '&' stays inside its option; escapes of either
+ * case, a 0 as their first digit among them. */
 static void uri_to_options(struct cell *cx)
 {
     struct iut_endpoint *ep = cell_client(cx);
     const struct coapmx_message *resp;
     struct coapmx_error err;
-    CX_EXPECT(cx, cell_request(cx, ep, COAP_CON, 0, "a%2Fb/c%20d/?x=1&y=%26&", &resp, &err) == 0,
-              "the request failed: %s", err.message);
+    CX_EXPECT(
+        cx, cell_request(cx, ep, COAP_CON, 0, "a%2Fb/c%20d/t%09%7e/?x=1&y=%26&", &resp, &err) == 0,
+        "the request failed: %s", err.message);
     CX_EXPECT_INT(cx, resp->msg.code, COAP_NOT_FOUND, "response code for an unknown path");
     const struct wire_datagram *req = nth_request_at_peer(cx, cell_wire(cx), 0);
     char values[256];
     option_values(req, COAP_OPT_URI_PATH, values, sizeof values);
-    CX_EXPECT_STR(cx, values, "a/b|c d|", "Uri-Path options on the wire ('|' between)");
+    CX_EXPECT_STR(cx, values, "a/b|c d|t\t~|", "Uri-Path options on the wire ('|' between)");
     option_values(req, COAP_OPT_URI_QUERY, values, sizeof values);
     CX_EXPECT_STR(cx, values, "x=1|y=&|", "Uri-Query options on the wire ('|' between)");
 }
