@@ -14,6 +14,7 @@
 #include <sys/time.h>
 
 #include "../transports/coap/codec.h"
+#include "wirefmt.h"
 
 enum wire_kind {
     WIRE_UDP,  /* a UDP datagram */
@@ -21,6 +22,7 @@ enum wire_kind {
 };
 
 struct wire_datagram {
+    uint64_t number; /* the frame number (1-based, every record counted) */
     struct timeval ts;
     enum wire_kind kind;
     int family;                       /* AF_INET or AF_INET6 (of the outer IP header) */
@@ -69,18 +71,13 @@ size_t wire_count(const struct wire_capture *cap, const struct wire_filter *filt
 const struct wire_datagram *wire_find(const struct wire_capture *cap,
                                       const struct wire_filter *filter, size_t nth);
 
-/* One line: "<secs.usec relative to first>  <src> -> <dst>  <CoAP summary>", for example
- *   0.000123  127.0.0.20:40001 -> 127.0.0.10:5683  CON GET mid=0x1a2b tok=0a0b
+/* One line: "#<frame> <secs.usec relative to first>  <src> -> <dst>  <CoAP summary>", e.g.
+ *   #3 0.000123  127.0.0.20:40001 -> 127.0.0.10:5683  CON GET mid=0x1a2b tok=0a0b
  *             Uri-Host:v4.test Uri-Path:hello payload=0
- * (on one line). Non-CoAP UDP prints "UDP <n> bytes (not CoAP: <status>)"; ICMP prints type,
- * code and the quoted addresses. Returns the length written. */
+ * (on one line); every datagram of a cell's capture is decoded as CoAP. Non-CoAP UDP prints "UDP
+ * <n> bytes (not CoAP: <status>)"; ICMP prints type, code and the quoted addresses. Returns the
+ * length written. */
 size_t wire_format(const struct wire_capture *cap, const struct wire_datagram *dg, char *buf,
                    size_t cap_len);
-
-/* `coapmx pcap FILE`: one line per datagram to out. Returns 0, or -1 with a message on stderr. */
-int wire_print_pcap(const char *path, FILE *out);
-
-/* "127.0.0.1:5683" / "[fd00::1]:5683" (ports always shown). */
-size_t wire_format_sockaddr(const struct sockaddr *sa, char *buf, size_t cap);
 
 #endif

@@ -11,6 +11,7 @@
 #include "artifacts.h"
 #include "capture.h"
 #include "cell.h"
+#include "inspect.h"
 #include "peer.h"
 #include "runner.h"
 #include "spec.h"
@@ -24,7 +25,10 @@ static const char usage[] =
     "       [--seed N] [--protocol ack_timeout_ms=2000,max_retransmit=4,nstart=1,...]\n"
     "       [--wrap 'CMD ARGS'] [--shard K/N]         junit.xml, results.tap, cells/;\n"
     "                                                 --wrap runs each cell under CMD\n"
-    "  pcap FILE                                      one line per datagram of a capture\n"
+    "  pcap [--json] [--absolute] [--port N]... FILE  every frame of any capture, streamed:\n"
+    "                                                 CoAP on 5683 and --port N, DTLS on 5684;\n"
+    "                                                 exit 1: reading stopped early, 2: no "
+    "capture\n"
     "  pcap --payloads DIR FILE...                    each UDP payload into a file in DIR\n"
     "  get  [--transport T] [--non] [--timeout MS] URI  a request with the stack under test\n"
     "  serve [--transport T] [--bind ADDR] [--port P] [--for SECONDS]\n"
@@ -287,6 +291,45 @@ static int cmd_serve(const struct coapmx_registry *registry, int argc, char **ar
     return 0;
 }
 
+static int cmd_pcap(int argc, char **argv)
+{
+    struct inspect_options opt = {0};
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) {
+            opt.json = true;
+        } else if (strcmp(argv[i], "--absolute") == 0) {
+            opt.absolute = true;
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            char *end;
+            errno = 0;
+            unsigned long port = strtoul(argv[++i], &end, 10);
+            if (*argv[i] == '\0' || *end != '\0' || errno != 0 || port == 0 || port > 65535) {
+                fprintf(stderr, "coapmx pcap: --port %s: not a port number (1-65535)\n", argv[i]);
+                return 2;
+            }
+            if (opt.port_count == INSPECT_MAX_PORTS) {
+                fprintf(stderr, "coapmx pcap: at most %d --port options\n", INSPECT_MAX_PORTS);
+                return 2;
+            }
+            opt.ports[opt.port_count++] = (uint16_t)port;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "coapmx pcap: unknown option %s\n%s", argv[i], usage);
+            return 2;
+        } else if (path != NULL) {
+            fprintf(stderr, "coapmx pcap: one capture at a time (%s, then %s)\n", path, argv[i]);
+            return 2;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (path == NULL) {
+        fprintf(stderr, "coapmx pcap: which capture?\n%s", usage);
+        return 2;
+    }
+    return (int)inspect_file(path, &opt, stdout, stderr);
+}
+
 /* Each UDP payload of each capture into its own file, DIR/<capture>-<n>-v4|v6: seeds for the
  * fuzz targets (scripts/fuzz). */
 static int cmd_pcap_payloads(const char *dir, int count, char **paths)
@@ -505,17 +548,10 @@ int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry)
         return cmd_list(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "run") == 0)
         return cmd_run(registry, argc - 2, argv + 2);
-    if (strcmp(cmd, "pcap") == 0 && argc == 3) {
-        /* The loader reads a missing file as an empty capture (socket_wrapper writes none
-         * until the first packet); a person naming a file means one that exists. */
-        if (access(argv[2], R_OK) != 0) {
-            fprintf(stderr, "coapmx pcap: %s: %s\n", argv[2], strerror(errno));
-            return 1;
-        }
-        return wire_print_pcap(argv[2], stdout) == 0 ? 0 : 1;
-    }
     if (strcmp(cmd, "pcap") == 0 && argc > 4 && strcmp(argv[2], "--payloads") == 0)
         return cmd_pcap_payloads(argv[3], argc - 4, argv + 4);
+    if (strcmp(cmd, "pcap") == 0)
+        return cmd_pcap(argc - 2, argv + 2);
     if (strcmp(cmd, "get") == 0)
         return cmd_get(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "serve") == 0)

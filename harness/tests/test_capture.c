@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness/capture.h"
+#include "harness/inspect.h"
 #include "harness/pcapfile.h"
 #include "transports/coap/codec.h"
 
@@ -629,23 +630,23 @@ static void test_format_lines(void **state)
 {
     const struct wire_capture *cap = *state;
     assert_string_equal(format_line(cap, 0),
-                        "0.000000  127.0.0.20:40001 -> 127.0.0.10:5683  CON GET mid=0x1a2b "
+                        "#1 0.000000  127.0.0.20:40001 -> 127.0.0.10:5683  CON GET mid=0x1a2b "
                         "tok=0a0b Uri-Host:v4.test Uri-Path:hello payload=0");
     assert_string_equal(format_line(cap, 1),
-                        "0.000123  127.0.0.10:5683 -> 127.0.0.20:40001  ACK 2.05 mid=0x1a2b "
+                        "#2 0.000123  127.0.0.10:5683 -> 127.0.0.20:40001  ACK 2.05 mid=0x1a2b "
                         "tok=0a0b Content-Format:0 Block2:3/1/64 payload=2");
     assert_string_equal(format_line(cap, 2),
-                        "0.000246  [fd00::20]:40002 -> [fd00::10]:5683  NON POST mid=0x0001 "
+                        "#3 0.000246  [fd00::20]:40002 -> [fd00::10]:5683  NON POST mid=0x0001 "
                         "tok=- ETag:beef Uri-Path:a\\x20b Opt65000:7f payload=3");
     char expected[128];
     snprintf(expected, sizeof expected,
-             "0.000492  127.0.0.20:40001 -> 127.0.0.10:5683  UDP 4 bytes (not CoAP: %s)",
+             "#5 0.000492  127.0.0.20:40001 -> 127.0.0.10:5683  UDP 4 bytes (not CoAP: %s)",
              coap_status_str(COAP_ERR_VERSION));
     assert_string_equal(format_line(cap, 4), expected);
-    assert_string_equal(format_line(cap, 5), "0.000615  127.0.0.10 -> 127.0.0.20  ICMP "
+    assert_string_equal(format_line(cap, 5), "#6 0.000615  127.0.0.10 -> 127.0.0.20  ICMP "
                                              "dest-unreachable 3/3 about 127.0.0.20:40001 -> "
                                              "127.0.0.10:5684");
-    assert_string_equal(format_line(cap, 6), "0.000738  fd00::10 -> fd00::20  ICMPv6 "
+    assert_string_equal(format_line(cap, 6), "#7 0.000738  fd00::10 -> fd00::20  ICMPv6 "
                                              "dest-unreachable 1/4 about [fd00::20]:40002 -> "
                                              "[fd00::10]:5684");
 }
@@ -691,16 +692,20 @@ static void test_print_pcap(void **state)
     const struct wire_capture *cap = *state;
     FILE *out = tmpfile();
     assert_non_null(out);
-    assert_int_equal(wire_print_pcap(temp_path("main.pcap"), out), 0);
+    struct inspect_options opt = {0};
+    assert_int_equal(inspect_file(temp_path("main.pcap"), &opt, out, stderr), INSPECT_COMPLETE);
     const char *text = read_stream(out);
-    size_t lines = 0;
+    size_t frames = text[0] == '#';
     for (const char *p = text; *p != '\0'; p++)
-        lines += *p == '\n';
-    assert_int_equal(lines, cap->count);
+        frames += p[0] == '\n' && p[1] == '#';
+    /* every record a line of its own, kept or skipped */
+    assert_int_equal(frames, cap->count + cap->skipped);
+    /* a cell's log and `coapmx pcap` print a CoAP datagram alike */
     char first[512];
     wire_format(cap, &cap->items[0], first, sizeof first);
     assert_memory_equal(text, first, strlen(first));
     assert_int_equal(text[strlen(first)], '\n');
+    assert_non_null(strstr(text, "summary: 10 frames: "));
     fclose(out);
 }
 
@@ -709,8 +714,10 @@ static void test_print_pcap_error(void **state)
     (void)state;
     FILE *out = tmpfile();
     assert_non_null(out);
-    assert_int_equal(wire_print_pcap(temp_path("garbage.pcap"), out), -1);
+    struct inspect_options opt = {0};
+    assert_int_equal(inspect_file(temp_path("garbage.pcap"), &opt, out, stderr), INSPECT_UNUSABLE);
     assert_string_equal(read_stream(out), "");
+    assert_int_equal(inspect_file(temp_path("no-such.pcap"), &opt, out, stderr), INSPECT_UNUSABLE);
     fclose(out);
 }
 
