@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "../transports/addr.h"
+#include "chart.h"
 #include "dissect.h"
 #include "json.h"
 #include "pcapfile.h"
@@ -66,8 +67,19 @@ struct skip_count {
     uint64_t count, first_frame;
 };
 
+/* What a pass over the capture does with each frame. */
+enum pass_mode {
+    PASS_PRINT,   /* text or JSON */
+    PASS_COLLECT, /* a chart's first pass: its lifelines and rows */
+    PASS_DRAW,    /* a chart's second pass */
+};
+
 struct inspector {
     const struct inspect_options *opt;
+    enum pass_mode mode;
+    struct chart *chart;
+    size_t chart_rows;
+    long long last_micros;
     FILE *out;
     struct message *recent; /* RECENT_MESSAGES: its own allocation, the rest is small */
     size_t next_slot;
@@ -348,7 +360,7 @@ static void confirm_pair(struct inspector *in, const struct shown *s)
 
 static bool port_in(const struct inspect_options *opt, uint16_t port)
 {
-    if (port == COAP_DEFAULT_PORT)
+    if (port == COAP_DEFAULT_PORT || opt->every_port)
         return true;
     for (size_t i = 0; i < opt->port_count; i++)
         if (opt->ports[i] == port)
@@ -992,8 +1004,29 @@ static void fill_transfer(struct wire_line *l, const void *arg)
     line_transfer(l, a->t, a->complete);
 }
 
+static void chart_transfer(struct inspector *in, const struct transfer *t, bool complete)
+{
+    char label[512];
+    struct wire_line l = wire_line_start(label, sizeof label);
+    line_transfer(&l, t, complete);
+    struct chart_row row = {.frame = t->last_frame,
+                            .micros = in->last_micros,
+                            .style = CHART_NOTE,
+                            .label = label + 2, /* without the text form's indent */
+                            .note = ""};
+    chart_row(in->chart, &row);
+}
+
 static void emit_transfer(struct inspector *in, const struct transfer *t, bool complete)
 {
+    if (in->mode == PASS_COLLECT) {
+        in->chart_rows++;
+        return;
+    }
+    if (in->mode == PASS_DRAW) {
+        chart_transfer(in, t, complete);
+        return;
+    }
     if (in->opt->json) {
         json_transfer(in->out, t, complete);
         return;
@@ -1002,9 +1035,63 @@ static void emit_transfer(struct inspector *in, const struct transfer *t, bool c
     emit_line(in, fill_transfer, &a);
 }
 
+static enum chart_style chart_style_of(const struct shown *s)
+{
+    switch (s->as) {
+    case SHOW_COAP:
+        if (s->msg.type == COAP_RST)
+            return CHART_RESET;
+        if (s->retransmits != 0)
+            return CHART_RETRANSMISSION;
+        return s->duplicates != 0 ? CHART_DUPLICATE : CHART_MESSAGE;
+    case SHOW_MALFORMED:
+        return CHART_MALFORMED;
+    case SHOW_ICMP:
+        return CHART_ICMP;
+    default:
+        return CHART_OTHER;
+    }
+}
+
+static bool shown_with_ports(const struct shown *s)
+{
+    return s->as != SHOW_ICMP && s->as != SHOW_FRAGMENT && s->as != SHOW_SKIPPED;
+}
+
+static void chart_frame(struct inspector *in, const struct shown *s)
+{
+    const struct sockaddr *src = (const struct sockaddr *)&s->f->src;
+    const struct sockaddr *dst = (const struct sockaddr *)&s->f->dst;
+    if (s->as == SHOW_SKIPPED)
+        return; /* counted in the footer */
+    if (in->mode == PASS_COLLECT) {
+        chart_add_endpoint(in->chart, src, shown_with_ports(s));
+        chart_add_endpoint(in->chart, dst, shown_with_ports(s));
+        in->chart_rows++;
+        return;
+    }
+    char label[LINE_SIZE], note[LINE_SIZE];
+    struct wire_line l = wire_line_start(label, sizeof label);
+    line_body(&l, s);
+    struct wire_line n = wire_line_start(note, sizeof note);
+    line_annotations(&n, s);
+    struct chart_row row = {.frame = s->rec->number,
+                            .micros = s->micros,
+                            .src = src,
+                            .dst = dst,
+                            .with_ports = shown_with_ports(s),
+                            .style = chart_style_of(s),
+                            .label = label,
+                            .note = note[0] == ' ' ? note + 1 : note};
+    chart_row(in->chart, &row);
+}
+
 static void emit_frame(struct inspector *in, const struct shown *s)
 {
-    if (in->opt->json) {
+    in->last_micros = s->micros;
+    if (in->mode != PASS_PRINT) {
+        chart_frame(in, s);
+    } else if (in->opt->json) {
         json_frame(in->out, in, s);
     } else {
         struct frame_arg a = {in, s};
@@ -1105,13 +1192,12 @@ static bool stream_is_empty(FILE *f)
     return fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0;
 }
 
-enum inspect_result inspect_stream(FILE *f, const char *name, const struct inspect_options *opt,
-                                   FILE *out, FILE *err)
+/* One pass over the capture: PASS_PRINT writes text or JSON; a chart takes a PASS_COLLECT and
+ * a PASS_DRAW. */
+static enum inspect_result run_pass(FILE *f, const char *name, const struct inspect_options *opt,
+                                    FILE *out, FILE *err, enum pass_mode mode, struct chart *chart,
+                                    size_t *chart_rows)
 {
-    if (stream_is_empty(f)) {
-        fprintf(err, "coapmx pcap: %s: not a capture: the file is empty\n", name);
-        return INSPECT_UNUSABLE;
-    }
     struct pcapfile_reader reader;
     if (pcapfile_open(&reader, f) != 0) {
         fprintf(err, "coapmx pcap: %s: not a capture: %s\n", name, reader.error);
@@ -1130,8 +1216,12 @@ enum inspect_result inspect_stream(FILE *f, const char *name, const struct inspe
     in->recent = recent;
     in->opt = opt;
     in->out = out;
+    in->mode = mode;
+    in->chart = chart;
     for (size_t i = 0; i < LINK_BUCKETS; i++)
         in->mid_heads[i] = in->token_heads[i] = -1;
+    if (mode == PASS_DRAW)
+        chart_begin(chart, out, name, *chart_rows);
     struct pcapfile_record rec;
     int rc;
     while ((rc = pcapfile_next(&reader, &rec)) > 0 && in->write_error == 0)
@@ -1140,21 +1230,75 @@ enum inspect_result inspect_stream(FILE *f, const char *name, const struct inspe
         if (in->transfers[i].used)
             emit_transfer(in, &in->transfers[i], false);
     const char *stopped = rc < 0 ? reader.error : NULL;
-    emit_summary(in, stopped);
+    if (mode == PASS_PRINT) {
+        emit_summary(in, stopped);
+    } else if (mode == PASS_DRAW) {
+        char *footer = NULL;
+        size_t footer_len = 0;
+        FILE *text = open_memstream(&footer, &footer_len);
+        if (text != NULL) {
+            in->out = text;
+            emit_summary(in, stopped);
+            fclose(text);
+            in->out = out;
+        }
+        if (footer != NULL && footer_len > 0 && footer[footer_len - 1] == '\n')
+            footer[footer_len - 1] = '\0';
+        chart_end(chart, footer != NULL ? footer : "");
+        free(footer);
+    } else {
+        *chart_rows = in->chart_rows;
+    }
     enum inspect_result result = INSPECT_COMPLETE;
     if (in->write_error != 0 || fflush(out) != 0 || ferror(out)) {
         fprintf(err, "coapmx pcap: %s: cannot write the output: %s\n", name,
                 strerror(in->write_error ? in->write_error : EIO));
         result = INSPECT_STOPPED;
     } else if (stopped != NULL) {
-        fprintf(err, "coapmx pcap: %s: reading stopped after frame %llu: %s\n", name,
-                (unsigned long long)in->frames, stopped);
+        if (mode != PASS_COLLECT)
+            fprintf(err, "coapmx pcap: %s: reading stopped after frame %llu: %s\n", name,
+                    (unsigned long long)in->frames, stopped);
         result = INSPECT_STOPPED;
     }
     free(in->scratch);
     free(in->recent);
     free(in);
     pcapfile_close(&reader);
+    return result;
+}
+
+enum inspect_result inspect_stream(FILE *f, const char *name, const struct inspect_options *opt,
+                                   FILE *out, FILE *err)
+{
+    if (stream_is_empty(f)) {
+        fprintf(err, "coapmx pcap: %s: not a capture: the file is empty\n", name);
+        return INSPECT_UNUSABLE;
+    }
+    if (!opt->svg)
+        return run_pass(f, name, opt, out, err, PASS_PRINT, NULL, NULL);
+    struct chart *chart = calloc(1, sizeof *chart);
+    if (chart == NULL) {
+        fprintf(err, "coapmx pcap: %s: out of memory\n", name);
+        return INSPECT_UNUSABLE;
+    }
+    char why[512];
+    if (opt->hosts != NULL && chart_read_hosts(chart, opt->hosts, why, sizeof why) != 0) {
+        fprintf(err, "coapmx pcap: --hosts %s\n", why);
+        free(chart);
+        return INSPECT_UNUSABLE;
+    }
+    size_t rows = 0;
+    enum inspect_result result = run_pass(f, name, opt, out, err, PASS_COLLECT, chart, &rows);
+    if (result != INSPECT_UNUSABLE) {
+        if (fseek(f, 0, SEEK_SET) != 0) {
+            fprintf(err, "coapmx pcap: %s: --svg reads the file twice, and it cannot be rewound\n",
+                    name);
+            result = INSPECT_UNUSABLE;
+        } else {
+            result = run_pass(f, name, opt, out, err, PASS_DRAW, chart, &rows);
+        }
+    }
+    free(chart);
     return result;
 }
 

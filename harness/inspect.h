@@ -20,8 +20,11 @@
 #define INSPECT_MAX_PORTS 16
 
 struct inspect_options {
-    bool json;     /* one JSON object per line instead of text */
-    bool absolute; /* times as UTC dates instead of seconds since the first frame */
+    bool json;         /* one JSON object per line instead of text */
+    bool absolute;     /* times as UTC dates instead of seconds since the first frame */
+    bool svg;          /* a message sequence chart (SVG) instead of text: two passes over f */
+    const char *hosts; /* a file in /etc/hosts form naming the chart's lifelines, or NULL */
+    bool every_port;   /* every UDP datagram is CoAP (a capture of CoAP alone, as a cell's) */
     uint16_t ports[INSPECT_MAX_PORTS]; /* CoAP ports beyond 5683 */
     size_t port_count;
 };
@@ -32,7 +35,7 @@ enum inspect_result {
     INSPECT_UNUSABLE = 2, /* not a capture at all (or cannot be opened); why on err */
 };
 
-/* Reads f (not closed) as `name` in messages. */
+/* Reads f (not closed; seekable for --svg) as `name` in messages. */
 enum inspect_result inspect_stream(FILE *f, const char *name, const struct inspect_options *opt,
                                    FILE *out, FILE *err);
 enum inspect_result inspect_file(const char *path, const struct inspect_options *opt, FILE *out,

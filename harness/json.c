@@ -309,7 +309,7 @@ static size_t utf8_length(const unsigned char *s, size_t left)
     return len;
 }
 
-void json_write_string(FILE *f, const char *text, size_t len)
+static void write_string(FILE *f, const char *text, size_t len, bool for_html)
 {
     const unsigned char *s = (const unsigned char *)text;
     fputc('"', f);
@@ -318,6 +318,8 @@ void json_write_string(FILE *f, const char *text, size_t len)
         size_t n = utf8_length(s + i, len - i);
         if (c == '"' || c == '\\') {
             fprintf(f, "\\%c", c);
+        } else if (for_html && (c == '<' || c == '>' || c == '&')) {
+            fprintf(f, "\\u%04x", c);
         } else if (c >= 0x20 && c != 0x7f && n == 1) {
             fputc(c, f);
         } else if (n > 1) {
@@ -330,4 +332,14 @@ void json_write_string(FILE *f, const char *text, size_t len)
         i++;
     }
     fputc('"', f);
+}
+
+void json_write_string(FILE *f, const char *text, size_t len)
+{
+    write_string(f, text, len, false);
+}
+
+void json_write_html_string(FILE *f, const char *text, size_t len)
+{
+    write_string(f, text, len, true);
 }

@@ -46,5 +46,7 @@ bool json_bool(const struct json *v, const char *key, bool dflt);
  * written as \u00XX of their value, so that the line is valid JSON and valid UTF-8 whatever the
  * text holds. */
 void json_write_string(FILE *f, const char *text, size_t len);
+/* The same, with '<', '>' and '&' escaped too: safe inside an HTML <script> element. */
+void json_write_html_string(FILE *f, const char *text, size_t len);
 
 #endif

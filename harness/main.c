@@ -300,6 +300,14 @@ static int cmd_pcap(int argc, char **argv)
             opt.json = true;
         } else if (strcmp(argv[i], "--absolute") == 0) {
             opt.absolute = true;
+        } else if (strcmp(argv[i], "--svg") == 0) {
+            opt.svg = true;
+        } else if (strcmp(argv[i], "--hosts") == 0 && i + 1 < argc) {
+            opt.hosts = argv[++i];
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc &&
+                   strcmp(argv[i + 1], "any") == 0) {
+            opt.every_port = true;
+            i++;
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
             char *end;
             errno = 0;

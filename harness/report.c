@@ -10,6 +10,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "report_internal.h"
+
 #define ENTRY_TEXT_MAX       64
 #define TERMINAL_LABEL_WIDTH 48
 
@@ -1036,6 +1038,53 @@ static int write_cells(FILE *f, const struct cell_result *results, size_t n,
     return 0;
 }
 
+/* A section of summary.md as text, for the page; NULL when out of memory. */
+static char *section_text(void (*section)(FILE *, const struct cell_result *, size_t),
+                          const struct cell_result *results, size_t n)
+{
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    if (f == NULL)
+        return NULL;
+    section(f, results, n);
+    if (fclose(f) != 0) {
+        free(text);
+        return NULL;
+    }
+    /* the page has its own heading for the section */
+    memmove(text, text + strspn(text, "\n"), strlen(text + strspn(text, "\n")) + 1);
+    if (text[0] == '#') {
+        char *body = strchr(text, '\n');
+        body = body != NULL ? body + strspn(body, "\n") : text + strlen(text);
+        memmove(text, body, strlen(body) + 1);
+    }
+    if (text[0] == '\0') {
+        free(text);
+        text = strdup("(none)\n");
+    }
+    return text;
+}
+
+static int write_html(const char *dir, const struct cell_result *results, size_t n,
+                      const struct report_totals *totals)
+{
+    char line[256];
+    format_totals(line, sizeof line, n, totals);
+    char *deviations = section_text(md_deviations, results, n);
+    char *lanes = section_text(md_lane_agreement, results, n);
+    FILE *f = deviations != NULL && lanes != NULL ? open_in_dir(dir, "index.html") : NULL;
+    int rc = -1;
+    if (f != NULL) {
+        rc = report_write_html(f, dir, results, n, line, deviations, lanes);
+        if (close_checked(f) != 0)
+            rc = -1;
+    }
+    free(deviations);
+    free(lanes);
+    return rc;
+}
+
 int report_write(const char *dir, const struct cell_result *results, size_t n,
                  const struct report_totals *totals)
 {
@@ -1044,7 +1093,8 @@ int report_write(const char *dir, const struct cell_result *results, size_t n,
         write_file(dir, "junit.xml", write_junit, results, n, &t) != 0 ||
         write_file(dir, "results.tap", write_tap, results, n, &t) != 0 ||
         write_file(dir, "timings.tsv", write_timings, results, n, &t) != 0 ||
-        write_file(dir, "cells.tsv", write_cells, results, n, &t) != 0)
+        write_file(dir, "cells.tsv", write_cells, results, n, &t) != 0 ||
+        write_html(dir, results, n, &t) != 0)
         return -1;
     return 0;
 }

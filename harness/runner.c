@@ -17,6 +17,8 @@
 
 #include "artifacts.h"
 #include "cell.h"
+#include "inspect.h"
+#include "lane.h"
 #include "main.h"
 
 #define RUNNER_DEFAULT_TIMEOUT_S 60
@@ -378,6 +380,31 @@ static void read_result(const struct slot *slot, int wait_status, struct cell_re
                      : "");
 }
 
+/* The message sequence chart of a kept capture, next to it (<stem>.svg): every datagram of a
+ * cell is CoAP, and the lane's hosts file names the lifelines. A chart that cannot be made says
+ * why in its place; the cell's result stands either way. */
+static void write_chart(const char *pcap, const struct cell_result *r)
+{
+    char path[1400];
+    size_t len = strlen(pcap);
+    if (len < 5 || len + 1 > sizeof path || strcmp(pcap + len - 5, ".pcap") != 0)
+        return;
+    snprintf(path, sizeof path, "%.*s.svg", (int)(len - 5), pcap);
+    const struct lane *lane = lane_find(r->lane);
+    struct inspect_options opt = {
+        .svg = true, .every_port = true, .hosts = lane != NULL ? lane->hosts_file : NULL};
+    FILE *out = fopen(path, "w");
+    if (out == NULL)
+        return;
+    FILE *err = tmpfile();
+    enum inspect_result result = inspect_file(pcap, &opt, out, err != NULL ? err : stderr);
+    bool closed = fclose(out) == 0;
+    if (result == INSPECT_UNUSABLE || !closed)
+        unlink(path); /* the capture was empty or unreadable: no chart rather than half of one */
+    if (err != NULL)
+        fclose(err);
+}
+
 static void retain_artifacts(const struct runner_options *opt, const struct slot *slot,
                              struct cell_result *r)
 {
@@ -389,8 +416,10 @@ static void retain_artifacts(const struct runner_options *opt, const struct slot
         return;
     }
     size_t skip = strlen(opt->report_dir) + 1; /* report paths are relative to the report */
-    if (access(slot->paths.peer_pcap, F_OK) == 0)
+    if (access(slot->paths.peer_pcap, F_OK) == 0) {
         snprintf(r->pcap, sizeof r->pcap, "%s", slot->paths.peer_pcap + skip);
+        write_chart(slot->paths.peer_pcap, r);
+    }
     snprintf(r->output, sizeof r->output, "%s", slot->paths.output + skip);
 }
 

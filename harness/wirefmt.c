@@ -189,3 +189,31 @@ long long wire_micros_between(long long a_sec, long long a_usec, long long b_sec
     micros = secs * 1000000 + (b_usec - a_usec);
     return micros > limit ? limit : micros < -limit ? -limit : micros;
 }
+
+void wire_write_markup(FILE *f, const char *text, size_t max_chars, bool ascii_only)
+{
+    size_t n = 0;
+    for (const unsigned char *p = (const unsigned char *)text; *p != '\0'; p++, n++) {
+        if (n == max_chars) {
+            fputs("…", f);
+            return;
+        }
+        switch (*p) {
+        case '&':
+            fputs("&amp;", f);
+            break;
+        case '<':
+            fputs("&lt;", f);
+            break;
+        case '>':
+            fputs("&gt;", f);
+            break;
+        case '"':
+            fputs("&quot;", f);
+            break;
+        default:
+            fputc(!ascii_only || (*p >= 0x20 && *p < 0x7f) ? *p : '?', f);
+            break;
+        }
+    }
+}

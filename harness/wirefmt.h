@@ -4,7 +4,9 @@
 #ifndef COAPMX_WIREFMT_H
 #define COAPMX_WIREFMT_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -36,6 +38,10 @@ long long wire_micros_between(long long a_sec, long long a_usec, long long b_sec
 void wire_line_micros(struct wire_line *l, long long micros);
 
 size_t wire_format_sockaddr(const struct sockaddr *sa, char *buf, size_t cap);
+
+/* text as HTML/SVG character data or attribute value (& < > " escaped), at most max_chars of it
+ * (then "…"). Bytes outside printable ASCII become '?' when ascii_only, else pass through. */
+void wire_write_markup(FILE *f, const char *text, size_t max_chars, bool ascii_only);
 
 /* How an option's value is best shown: its registered format (RFC 7252 §5.10, RFC 7959,
  * RFC 8613, RFC 9175, RFC 9177, ...). */

@@ -1,7 +1,7 @@
-/* Fuzz target: any bytes as a capture file, read by `coapmx pcap` (text and --json, with a user
- * port) and by the cells' loader. Properties: no crash, leak or hang (libFuzzer's); the reader
- * ends with one of its three results; the text and JSON readings agree on how it ended; every
- * line written ends in a newline. */
+/* Fuzz target: any bytes as a capture file, read by `coapmx pcap` as text (with a user port), as
+ * --json --absolute, and as an --svg chart. Properties: no crash, leak or hang (libFuzzer's);
+ * each reading ends with one of its three results, and all three the same way; every text or
+ * JSON line ends in a newline; a chart is one <svg> element. */
 #include <stdbool.h>
 #include <string.h>
 
@@ -12,7 +12,9 @@
 static char *output;
 static size_t output_len;
 
-static enum inspect_result read_as(const uint8_t *data, size_t size, bool json)
+enum reading { AS_TEXT, AS_JSON, AS_SVG };
+
+static enum inspect_result read_as(const uint8_t *data, size_t size, enum reading as)
 {
     FILE *in = fmemopen((void *)data, size, "rb");
     FUZZ_CHECK(in != NULL || size == 0, "fmemopen failed");
@@ -21,7 +23,11 @@ static enum inspect_result read_as(const uint8_t *data, size_t size, bool json)
     FILE *out = open_memstream(&output, &output_len);
     FILE *err = fopen("/dev/null", "w");
     FUZZ_CHECK(out != NULL && err != NULL, "cannot open the output streams");
-    struct inspect_options opt = {.json = json, .absolute = json, .port_count = 1};
+    struct inspect_options opt = {.json = as == AS_JSON,
+                                  .absolute = as == AS_JSON,
+                                  .svg = as == AS_SVG,
+                                  .every_port = as == AS_SVG,
+                                  .port_count = 1};
     opt.ports[0] = 61616;
     enum inspect_result r = inspect_stream(in, "fuzz", &opt, out, err);
     fclose(in);
@@ -30,6 +36,10 @@ static enum inspect_result read_as(const uint8_t *data, size_t size, bool json)
     FUZZ_CHECK(r == INSPECT_COMPLETE || r == INSPECT_STOPPED || r == INSPECT_UNUSABLE, "result %d",
                (int)r);
     FUZZ_CHECK(output_len == 0 || output[output_len - 1] == '\n', "a line without its newline");
+    if (as == AS_SVG && r != INSPECT_UNUSABLE)
+        FUZZ_CHECK(strncmp(output, "<svg ", 5) == 0 && strstr(output, "</svg>\n") != NULL &&
+                       strstr(output, "</svg>\n") + 7 == output + output_len,
+                   "a chart that is not one <svg> element");
     FUZZ_CHECK(r == INSPECT_UNUSABLE || output_len > 0, "read, but not even a summary printed");
     FUZZ_CHECK(strlen(output) == output_len, "a NUL byte in the output");
     free(output);
@@ -41,8 +51,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
         return 0; /* fmemopen refuses an empty buffer; an empty file is tested in ctest */
-    enum inspect_result text = read_as(data, size, false);
-    enum inspect_result json = read_as(data, size, true);
-    FUZZ_CHECK(text == json, "text reading ended %d, JSON reading %d", (int)text, (int)json);
+    enum inspect_result text = read_as(data, size, AS_TEXT);
+    enum inspect_result json = read_as(data, size, AS_JSON);
+    enum inspect_result svg = read_as(data, size, AS_SVG);
+    FUZZ_CHECK(text == json && json == svg, "readings ended %d (text), %d (JSON), %d (SVG)",
+               (int)text, (int)json, (int)svg);
     return 0;
 }

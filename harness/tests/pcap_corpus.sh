@@ -35,6 +35,7 @@ captures=$(cd "$corpus" && ls ./*.pcap ./*.pcapng | sed 's|^\./||')
 for capture in $captures; do
   run "${capture%.*}$([ "${capture##*.}" = pcapng ] && echo .pcapng)" "$capture"
   "$coapmx" pcap --json "$corpus/$capture" >"$work/$capture.jsonl" 2>/dev/null
+  "$coapmx" pcap --svg "$corpus/$capture" >"$work/$capture.svg" 2>/dev/null
 done
 while IFS=$'\t' read -r name capture args; do
   [[ -z "$name" || "$name" == \#* ]] && continue
@@ -53,6 +54,20 @@ for path in sys.argv[1:]:
             print("FAIL: %s line %d is not JSON: %s" % (path.rsplit("/", 1)[-1], n, e))
             bad += 1
 sys.exit(bad > 0)' "$work"/*.jsonl || failures=$((failures + 1))
+# Every --svg output is well-formed XML whose root is an <svg> (or empty: no capture at all).
+python3 -c 'import sys, xml.dom.minidom
+bad = 0
+for path in sys.argv[1:]:
+    text = open(path, encoding="utf-8").read()
+    if not text:
+        continue
+    try:
+        root = xml.dom.minidom.parseString(text).documentElement
+        assert root.tagName == "svg", root.tagName
+    except Exception as e:
+        print("FAIL: %s is not an SVG document: %s" % (path.rsplit("/", 1)[-1], e))
+        bad += 1
+sys.exit(bad > 0)' "$work"/*.svg || failures=$((failures + 1))
 
 # Input that is no capture at all: exit 2 with a message, nothing on stdout.
 printf 'this is not a capture\n' >"$work/garbage"
