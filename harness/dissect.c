@@ -571,6 +571,16 @@ static void from_ethernet(struct walk *w, struct cursor c)
         skip(w, DISSECT_NOT_IP, 0);
 }
 
+bool dissect_coap_port(uint16_t port, bool every_port, const uint16_t *ports, size_t count)
+{
+    if (port == 5683 || every_port) /* RFC 7252 12.6 */
+        return true;
+    for (size_t i = 0; i < count; i++)
+        if (ports[i] == port)
+            return true;
+    return false;
+}
+
 bool dissect_linktype_known(int linktype)
 {
     switch (linktype) {

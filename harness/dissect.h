@@ -72,6 +72,10 @@ void dissect_record(int linktype, const uint8_t *data, size_t caplen, size_t ori
 
 bool dissect_linktype_known(int linktype);
 
+/* Whether a UDP port is CoAP's by Wireshark's rule: 5683, one the user named, or any
+ * (every_port: a capture of CoAP alone). */
+bool dissect_coap_port(uint16_t port, bool every_port, const uint16_t *ports, size_t count);
+
 /* "ICMP dest-unreachable", "ICMPv6 packet-too-big", ... */
 const char *dissect_icmp_name(int family, uint8_t type);
 

@@ -360,12 +360,7 @@ static void confirm_pair(struct inspector *in, const struct shown *s)
 
 static bool port_in(const struct inspect_options *opt, uint16_t port)
 {
-    if (port == COAP_DEFAULT_PORT || opt->every_port)
-        return true;
-    for (size_t i = 0; i < opt->port_count; i++)
-        if (opt->ports[i] == port)
-            return true;
-    return false;
+    return dissect_coap_port(port, opt->every_port, opt->ports, opt->port_count);
 }
 
 /* ---- block-wise transfers ---- */

@@ -11,6 +11,7 @@
 #include "artifacts.h"
 #include "capture.h"
 #include "cell.h"
+#include "check.h"
 #include "inspect.h"
 #include "peer.h"
 #include "runner.h"
@@ -30,6 +31,9 @@ static const char usage[] =
     "                                                 exit 1: reading stopped early, 2: no "
     "capture\n"
     "  pcap --payloads DIR FILE...                    each UDP payload into a file in DIR\n"
+    "  check [--port N|any]... FILE | --list          ETSI plugtest verdicts (TD_COAP_CORE_01-23,\n"
+    "                                                 31, TD_COAP_BLOCK_01-06) on any capture;\n"
+    "                                                 exit 1: a TD failed, 2: no capture\n"
     "  get  [--transport T] [--non] [--timeout MS] URI  a request with the stack under test\n"
     "  serve [--transport T] [--bind ADDR] [--port P] [--for SECONDS]\n"
     "                                                 serve /hello, /whoami, /local\n"
@@ -291,6 +295,60 @@ static int cmd_serve(const struct coapmx_registry *registry, int argc, char **ar
     return 0;
 }
 
+/* "--port N" / "--port any" at argv[*i] into ports; false (with a message) when N is no port. */
+static bool parse_port_option(const char *cmd, char **argv, int argc, int *i, bool *every_port,
+                              uint16_t *ports, size_t *count, size_t max)
+{
+    if (strcmp(argv[*i + 1], "any") == 0) {
+        *every_port = true;
+        (*i)++;
+        return true;
+    }
+    char *end;
+    errno = 0;
+    const char *text = argv[++*i];
+    unsigned long port = strtoul(text, &end, 10);
+    (void)argc;
+    if (*text == '\0' || *end != '\0' || errno != 0 || port == 0 || port > 65535) {
+        fprintf(stderr, "coapmx %s: --port %s: not a port number (1-65535, or any)\n", cmd, text);
+        return false;
+    }
+    if (*count == max) {
+        fprintf(stderr, "coapmx %s: at most %zu --port options\n", cmd, max);
+        return false;
+    }
+    ports[(*count)++] = (uint16_t)port;
+    return true;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    struct check_options opt = {0};
+    const char *path = NULL;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--list") == 0) {
+            opt.list = true;
+        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
+            if (!parse_port_option("check", argv, argc, &i, &opt.every_port, opt.ports,
+                                   &opt.port_count, sizeof opt.ports / sizeof opt.ports[0]))
+                return 2;
+        } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
+            fprintf(stderr, "coapmx check: unknown option %s\n%s", argv[i], usage);
+            return 2;
+        } else if (path != NULL) {
+            fprintf(stderr, "coapmx check: one capture at a time (%s, then %s)\n", path, argv[i]);
+            return 2;
+        } else {
+            path = argv[i];
+        }
+    }
+    if (path == NULL && !opt.list) {
+        fprintf(stderr, "coapmx check: which capture?\n%s", usage);
+        return 2;
+    }
+    return check_file(path, &opt, stdout, stderr);
+}
+
 static int cmd_pcap(int argc, char **argv)
 {
     struct inspect_options opt = {0};
@@ -304,23 +362,10 @@ static int cmd_pcap(int argc, char **argv)
             opt.svg = true;
         } else if (strcmp(argv[i], "--hosts") == 0 && i + 1 < argc) {
             opt.hosts = argv[++i];
-        } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc &&
-                   strcmp(argv[i + 1], "any") == 0) {
-            opt.every_port = true;
-            i++;
         } else if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-            char *end;
-            errno = 0;
-            unsigned long port = strtoul(argv[++i], &end, 10);
-            if (*argv[i] == '\0' || *end != '\0' || errno != 0 || port == 0 || port > 65535) {
-                fprintf(stderr, "coapmx pcap: --port %s: not a port number (1-65535)\n", argv[i]);
+            if (!parse_port_option("pcap", argv, argc, &i, &opt.every_port, opt.ports,
+                                   &opt.port_count, INSPECT_MAX_PORTS))
                 return 2;
-            }
-            if (opt.port_count == INSPECT_MAX_PORTS) {
-                fprintf(stderr, "coapmx pcap: at most %d --port options\n", INSPECT_MAX_PORTS);
-                return 2;
-            }
-            opt.ports[opt.port_count++] = (uint16_t)port;
         } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
             fprintf(stderr, "coapmx pcap: unknown option %s\n%s", argv[i], usage);
             return 2;
@@ -560,6 +605,8 @@ int coapmx_main(int argc, char **argv, const struct coapmx_registry *registry)
         return cmd_pcap_payloads(argv[3], argc - 4, argv + 4);
     if (strcmp(cmd, "pcap") == 0)
         return cmd_pcap(argc - 2, argv + 2);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 2, argv + 2);
     if (strcmp(cmd, "get") == 0)
         return cmd_get(registry, argc - 2, argv + 2);
     if (strcmp(cmd, "serve") == 0)

@@ -1,10 +1,12 @@
 /* Fuzz target: any bytes as a capture file, read by `coapmx pcap` as text (with a user port), as
  * --json --absolute, and as an --svg chart. Properties: no crash, leak or hang (libFuzzer's);
  * each reading ends with one of its three results, and all three the same way; every text or
- * JSON line ends in a newline; a chart is one <svg> element. */
+ * JSON line ends in a newline; a chart is one <svg> element. `coapmx check` reads the same bytes
+ * and ends in one of its statuses. */
 #include <stdbool.h>
 #include <string.h>
 
+#include "harness/check.h"
 #include "harness/inspect.h"
 #include "transports/tests/fuzz.h"
 
@@ -47,6 +49,27 @@ static enum inspect_result read_as(const uint8_t *data, size_t size, enum readin
     return r;
 }
 
+/* `coapmx check` on the same bytes: it ends in one of its three statuses, and when the reader
+ * found no capture neither does it. */
+static void check_as(const uint8_t *data, size_t size, enum inspect_result read)
+{
+    FILE *in = fmemopen((void *)data, size, "rb");
+    FILE *out = open_memstream(&output, &output_len);
+    FILE *err = fopen("/dev/null", "w");
+    FUZZ_CHECK(in != NULL && out != NULL && err != NULL, "cannot open the streams");
+    struct check_options opt = {.every_port = true};
+    int rc = check_stream(in, "fuzz", &opt, out, err);
+    fclose(in);
+    fclose(err);
+    fclose(out);
+    FUZZ_CHECK(rc >= 0 && rc <= 2, "check returned %d", rc);
+    FUZZ_CHECK((rc == 2) == (read == INSPECT_UNUSABLE),
+               "check and the reader disagree on whether this is a capture (check %d, reader %d)",
+               rc, (int)read);
+    free(output);
+    output = NULL;
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0)
@@ -56,5 +79,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     enum inspect_result svg = read_as(data, size, AS_SVG);
     FUZZ_CHECK(text == json && json == svg, "readings ended %d (text), %d (JSON), %d (SVG)",
                (int)text, (int)json, (int)svg);
+    check_as(data, size, text);
     return 0;
 }
