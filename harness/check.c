@@ -100,12 +100,6 @@ static bool ep_equal(const struct ep *a, const struct ep *b)
     return a->family == b->family && a->port == b->port && memcmp(a->addr, b->addr, 16) == 0;
 }
 
-static bool same_pair(const struct cmsg *a, const struct cmsg *b)
-{
-    return (ep_equal(&a->src, &b->src) && ep_equal(&a->dst, &b->dst)) ||
-           (ep_equal(&a->src, &b->dst) && ep_equal(&a->dst, &b->src));
-}
-
 static bool reversed(const struct cmsg *a, const struct cmsg *b)
 {
     return ep_equal(&a->src, &b->dst) && ep_equal(&a->dst, &b->src);
@@ -168,10 +162,16 @@ static int add_message(struct checker *ck, const struct pcapfile_record *rec,
 
 #define CONFIRMED_PAIRS_MAX 1024
 
-static bool pair_listed(const struct cmsg *const *pairs, size_t n, const struct cmsg *m)
+/* A confirmed pair, copied: the messages move while the list is consulted. */
+struct pair {
+    struct ep a, b;
+};
+
+static bool pair_listed(const struct pair *pairs, size_t n, const struct cmsg *m)
 {
     for (size_t i = 0; i < n; i++)
-        if (same_pair(pairs[i], m))
+        if ((ep_equal(&pairs[i].a, &m->src) && ep_equal(&pairs[i].b, &m->dst)) ||
+            (ep_equal(&pairs[i].a, &m->dst) && ep_equal(&pairs[i].b, &m->src)))
             return true;
     return false;
 }
@@ -180,7 +180,7 @@ static bool pair_listed(const struct cmsg *const *pairs, size_t n, const struct 
  * `coapmx pcap`); the messages of other pairs are dropped. */
 static int drop_unconfirmed(struct checker *ck)
 {
-    const struct cmsg **pairs = malloc(CONFIRMED_PAIRS_MAX * sizeof *pairs);
+    struct pair *pairs = malloc(CONFIRMED_PAIRS_MAX * sizeof *pairs);
     if (pairs == NULL)
         return -1;
     size_t n = 0;
@@ -194,7 +194,7 @@ static int drop_unconfirmed(struct checker *ck)
             if (is_request(&a->msg) && reversed(a, b) &&
                 ((b->msg.type >= COAP_ACK && b->msg.mid == a->msg.mid) ||
                  (is_response(&b->msg) && same_token(&a->msg, &b->msg)))) {
-                pairs[n++] = b;
+                pairs[n++] = (struct pair){b->src, b->dst};
                 break;
             }
         }
