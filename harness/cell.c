@@ -980,15 +980,28 @@ static bool iut_sent_more(void *arg)
 
 /* Every cell ends quiet: once its body is done, protocol time runs on past EXCHANGE_LIFETIME
  * and nothing more may leave the IUT (a timer left running, a retransmission of an exchange
- * that should be over). Virtual time costs nothing; on the real clock this would wait that
- * long, so third-party IUTs are not checked here yet. */
+ * that should be over). Our transports' time is the cell's virtual clock; a driver's clock is
+ * moved on at once (libfaketime), and one slice of real time then shows what fell due. Our
+ * transports on the real clock (a few rows) cannot be moved on, and are not checked here. */
 static void check_quiescence(struct cell *cx)
 {
-    if (cx->skipped || cx->real_clock || cx->scenario->still_sends != NULL)
+    bool external = cx->info->ops == NULL;
+    if (cx->skipped || cx->iut == NULL || cx->scenario->still_sends != NULL ||
+        (cx->real_clock && !external))
         return;
     struct quiet_goal g = {.cx = cx, .sent = iut_datagrams(cx)};
     uint64_t ended_ms = cell_now_ms(cx);
     uint64_t quiet_ms = cell_protocol(cx)->exchange_lifetime_ms + cell_time_slack_ms(cx);
+    if (external) {
+        struct coapmx_error err;
+        CX_EXPECT(cx, iut_advance_clock(cx->iut, quiet_ms, &err) == 0,
+                  "cannot move the clock of %s on: %s", cx->info->name, err.message);
+        CX_EXPECT(cx, !cell_wait(cx, iut_sent_more, &g, 0),
+                  "a datagram left the IUT once its clock was moved %.1f s past the end of the "
+                  "scenario (nothing may, within EXCHANGE_LIFETIME)",
+                  (double)quiet_ms / 1000.0);
+        return;
+    }
     CX_EXPECT(cx, !cell_wait(cx, iut_sent_more, &g, quiet_ms),
               "a datagram left the IUT %.1f s after the scenario ended (nothing may, within "
               "EXCHANGE_LIFETIME)",
@@ -1011,20 +1024,53 @@ static void run_scenario(void **state)
     check_quiescence(cx);
 }
 
-/* Closes every endpoint and ends a driver; what the driver did wrong is kept. */
-static void stop_iut(struct cell *cx)
+static void fail_teardown(struct cell *cx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* A failure found after the scenario's body: added to the reason, and the cell fails. */
+static void fail_teardown(struct cell *cx, const char *fmt, ...)
+{
+    size_t used = strlen(cx->reason);
+    if (used > 0 && used + 2 < sizeof cx->reason)
+        used += (size_t)snprintf(cx->reason + used, sizeof cx->reason - used, "; ");
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(cx->reason + used, sizeof cx->reason - used, fmt, ap);
+    va_end(ap);
+    cx->failed = true;
+    printf("ERROR: %s\n", cx->reason + used);
+}
+
+/* Closes every endpoint and ends a driver; what the driver did wrong is kept. Once every
+ * endpoint is closed, a driver's process may hold none of the stack's sockets (our transports'
+ * are counted among the cell's descriptors). */
+static bool stop_iut(struct cell *cx)
 {
     if (cx->iut == NULL)
-        return;
+        return false;
+    iut_close_all(cx->iut);
+    int pid = iut_driver_pid(cx->iut);
+    struct iut_socket left[4];
+    size_t kept = pid > 0 && !cx->skipped && iut_trouble(cx->iut)[0] == '\0'
+                      ? cx->lane->process_sockets(cx->lane, pid, left, 4)
+                      : 0;
     iut_stop(cx->iut, cx->trouble, sizeof cx->trouble);
     cx->iut = NULL;
+    if (kept > 0) {
+        char local[COAPMX_HOSTINFO_MAX];
+        coapmx_hostinfo_of((const struct sockaddr *)&left[0].local, false, local, sizeof local);
+        fail_teardown(cx,
+                      "%s kept %zu UDP socket%s open after every endpoint was closed (one on %s)",
+                      cx->info->name, kept, kept == 1 ? "" : "s", local);
+    }
+    return kept > 0;
 }
 
 static int close_everything(void **state)
 {
     struct cell *cx = *state;
     cx->body_end_ms = cell_clock_ms();
-    stop_iut(cx);
+    bool sockets_left = stop_iut(cx);
     for (size_t i = 0; i < cx->message_count; i++)
         free(cx->messages[i]);
     cx->message_count = 0;
@@ -1046,25 +1092,18 @@ static int close_everything(void **state)
     size_t watches, timers;
     coapmx_loop_registered(cx->loop, &watches, &timers);
     if (!cx->skipped && (watches > 0 || timers > 0)) {
-        snprintf(cx->reason + strlen(cx->reason), sizeof cx->reason - strlen(cx->reason),
-                 "%sleft in the loop after the IUT closed: %zu watched descriptor%s, %zu "
-                 "timer%s",
-                 cx->reason[0] ? "; " : "", watches, watches == 1 ? "" : "s", timers,
-                 timers == 1 ? "" : "s");
-        cx->failed = true;
-        printf("ERROR: %s\n", cx->reason);
+        fail_teardown(
+            cx, "left in the loop after the IUT closed: %zu watched descriptor%s, %zu timer%s",
+            watches, watches == 1 ? "" : "s", timers, timers == 1 ? "" : "s");
         return -1;
     }
     int open_fds = cell_open_fds();
     if (open_fds != cx->fd_baseline) {
-        snprintf(cx->reason + strlen(cx->reason), sizeof cx->reason - strlen(cx->reason),
-                 "%sleaked file descriptors: %d open, %d before the scenario",
-                 cx->reason[0] ? "; " : "", open_fds, cx->fd_baseline);
-        cx->failed = true;
-        printf("ERROR: %s\n", cx->reason);
+        fail_teardown(cx, "leaked file descriptors: %d open, %d before the scenario", open_fds,
+                      cx->fd_baseline);
         return -1;
     }
-    return 0;
+    return sockets_left ? -1 : 0;
 }
 
 static int parse_cell_name(struct cell *cx, const struct coapmx_registry *registry,

@@ -360,16 +360,29 @@ struct iut *iut_start(const struct iut_info *info, const struct iut_setup *setup
     return iut;
 }
 
+void iut_close_all(struct iut *iut)
+{
+    while (iut->endpoint_count > 0)
+        iut_close(iut->endpoints[iut->endpoint_count - 1]);
+}
+
 void iut_stop(struct iut *iut, char *trouble, size_t cap)
 {
     if (iut == NULL)
         return;
-    while (iut->endpoint_count > 0)
-        iut_close(iut->endpoints[iut->endpoint_count - 1]);
+    iut_close_all(iut);
     iut->kind->stop(iut);
     if (trouble != NULL)
         snprintf(trouble, cap, "%s", iut->trouble);
     free(iut);
+}
+
+int iut_advance_clock(struct iut *iut, uint64_t ms, struct coapmx_error *err)
+{
+    if (iut->kind->advance_clock == NULL)
+        return coapmx_fail(err, COAPMX_EUNSUPPORTED, 0, "%s runs on the cell's clock",
+                           iut->info->name);
+    return iut->kind->advance_clock(iut, ms, err);
 }
 
 const struct iut_info *iut_info_of(const struct iut *iut)

@@ -29,7 +29,7 @@ struct iut_caps {
 
 #define IUT_NAME_MAX     48
 #define IUT_TROUBLE_MAX  512
-#define IUT_MAX_XFAILS   32
+#define IUT_MAX_XFAILS   64
 #define IUT_MAX_EXTERNAL 16
 
 /* A deviation the IUT's PICS declares: cells matching `cells` ("<scenario>" or
@@ -123,6 +123,8 @@ struct iut *iut_start(const struct iut_info *info, const struct iut_setup *setup
 /* Ends it: closes every endpoint; a driver is told to quit and reaped (killed if it lingers).
  * What the driver did wrong, all along, goes to trouble ("" if nothing). */
 void iut_stop(struct iut *iut, char *trouble, size_t cap);
+/* Closes every endpoint (iut_stop does too): then none of the IUT's sockets may be left. */
+void iut_close_all(struct iut *iut);
 const struct iut_info *iut_info_of(const struct iut *iut);
 /* The protocol settings actually in force (a driver reports them), in protocol time. */
 const struct coapmx_protocol *iut_protocol(const struct iut *iut);
@@ -154,6 +156,10 @@ const struct iut_served *iut_served(const struct iut_endpoint *ep, size_t i);
 size_t iut_sockets(const struct iut_endpoint *ep, struct iut_socket *out, size_t max);
 /* Our transports only (caps.introspection): the shared stack's objects. */
 struct coapmx_endpoint *iut_stack(const struct iut_endpoint *ep);
+/* Moves a driver's clock on by ms of its own time at once and returns when whatever fell due has
+ * run (what it sent is on the wire). Our transports run on the cell's virtual clock instead:
+ * -1 with EUNSUPPORTED. */
+int iut_advance_clock(struct iut *iut, uint64_t ms, struct coapmx_error *err);
 /* A driver's process id (0: ours, or the driver is gone). */
 int iut_driver_pid(const struct iut *iut);
 

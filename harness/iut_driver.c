@@ -1,7 +1,7 @@
 /* A third-party stack as an IUT: its driver process, spoken to in JSON lines
  * (transports/drivers/PROTOCOL.md). The driver runs in the cell's network (it inherits the
- * cell's namespace, or its socket_wrapper environment) and on the real clock, sped up by
- * libfaketime where its PICS says so. Whatever the driver does (garbage, silence, a crash, an
+ * cell's namespace, or its socket_wrapper environment) and on a clock of libfaketime: the real
+ * one, sped up where its PICS says so, which the harness can move on. Whatever the driver does (garbage, silence, a crash, an
  * exit with requests pending) becomes the IUT's trouble, which fails the cell with a message
  * naming the IUT; no wait on it is unbounded. */
 #include "iut_internal.h"
@@ -60,6 +60,11 @@ struct driver {
     size_t deferred_len;
     bool flushing;
     uint64_t flush_timer;
+    /* libfaketime reads the driver's clock from this file on every call: "+<offset> x<rate>".
+     * Moving the offset on is the driver's virtual clock (iut_advance_clock). */
+    char clock_dir[64], clock_file[80];
+    uint64_t clock_offset_s;
+    unsigned clock_rate;
 };
 
 static void trouble(struct iut *iut, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -108,7 +113,8 @@ static size_t driver_words(const struct iut_info *info, char *storage, size_t ca
 }
 
 /* The driver's LD_PRELOAD: the lane's wrappers without a sanitizer runtime (drivers are not
- * built with sanitizers, and an interpreter is no place for one), plus libfaketime. */
+ * built with sanitizers, and an interpreter is no place for one), plus libfaketime, which gives
+ * every driver a clock the harness can move on (its rate: the PICS speedup). */
 static void driver_environment(const struct iut *iut)
 {
     const char *preload = getenv("LD_PRELOAD");
@@ -119,22 +125,45 @@ static void driver_environment(const struct iut *iut)
             preload += prefix;
         snprintf(value, sizeof value, "%s", preload);
     }
-    if (iut->info->speedup > 1) {
-        char speed[64];
-        size_t len = strlen(value);
-        snprintf(value + len, sizeof value - len, "%s%s", len ? ":" : "", COAPMX_FAKETIME_SO);
-        snprintf(speed, sizeof speed, "+0 x%u", iut->info->speedup);
-        setenv("FAKETIME", speed, 1);
-        /* The clocks a stack times with: libfaketime speeds up the monotonic one too. */
-        unsetenv("FAKETIME_DONT_FAKE_MONOTONIC");
-    }
-    if (value[0] != '\0')
-        setenv("LD_PRELOAD", value, 1);
-    else
-        unsetenv("LD_PRELOAD");
+    size_t len = strlen(value);
+    snprintf(value + len, sizeof value - len, "%s%s", len ? ":" : "", COAPMX_FAKETIME_SO);
+    setenv("LD_PRELOAD", value, 1);
+    unsetenv("FAKETIME");
+    setenv("FAKETIME_TIMESTAMP_FILE", driver_of(iut)->clock_file, 1);
+    setenv("FAKETIME_NO_CACHE", "1", 1); /* a move of the clock counts at once */
+    /* The clocks a stack times with: libfaketime moves the monotonic one too. */
+    unsetenv("FAKETIME_DONT_FAKE_MONOTONIC");
     unsetenv("ASAN_OPTIONS");
     unsetenv("UBSAN_OPTIONS");
     setenv("COAPMX_IUT", iut->info->name, 1);
+}
+
+/* Writes the driver's clock: a new file renamed over the old, so that libfaketime never reads
+ * half of one. */
+static int write_clock(struct driver *d)
+{
+    char next[96], spec[48];
+    snprintf(next, sizeof next, "%s.next", d->clock_file);
+    int len = snprintf(spec, sizeof spec, "+%llu x%u\n", (unsigned long long)d->clock_offset_s,
+                       d->clock_rate);
+    int fd = open(next, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0)
+        return -1;
+    bool written = write(fd, spec, (size_t)len) == len;
+    if (close(fd) != 0 || !written || rename(next, d->clock_file) != 0) {
+        unlink(next);
+        return -1;
+    }
+    return 0;
+}
+
+static void remove_clock(struct driver *d)
+{
+    if (d->clock_dir[0] == '\0')
+        return;
+    unlink(d->clock_file);
+    rmdir(d->clock_dir);
+    d->clock_dir[0] = '\0';
 }
 
 static void exec_driver(const struct iut *iut, int in, int out)
@@ -828,6 +857,28 @@ static int driver_start(struct iut *iut, struct coapmx_error *err)
                            "out of memory"); /* LCOV_EXCL_LINE: OutOfMemory */
     }
     iut->driver = d;
+    const char *tmp = getenv("TMPDIR");
+    snprintf(d->clock_dir, sizeof d->clock_dir, "%.40s/coapmx-clock-XXXXXX",
+             tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+    if (mkdtemp(d->clock_dir) == NULL) {
+        int e = errno;
+        d->clock_dir[0] = '\0';
+        free_driver(d);
+        iut->driver = NULL;
+        return coapmx_fail(err, COAPMX_ENETWORK, e, "cannot make the clock of the driver of %s: %s",
+                           iut->info->name, strerror(e));
+    }
+    snprintf(d->clock_file, sizeof d->clock_file, "%s/clock", d->clock_dir);
+    d->clock_rate = iut->info->speedup > 1 ? iut->info->speedup : 1;
+    if (write_clock(d) != 0) {
+        int e = errno;
+        remove_clock(d);
+        free_driver(d);
+        iut->driver = NULL;
+        return coapmx_fail(err, COAPMX_ENETWORK, e,
+                           "cannot write the clock of the driver of %s: %s", iut->info->name,
+                           strerror(e));
+    }
     if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0) {
         int e = errno;
         for (int i = 0; i < 2; i++) {
@@ -836,6 +887,7 @@ static int driver_start(struct iut *iut, struct coapmx_error *err)
             if (out[i] >= 0)
                 close(out[i]);
         }
+        remove_clock(d);
         free_driver(d);
         iut->driver = NULL;
         return coapmx_fail(err, COAPMX_ENETWORK, e, "cannot start the driver of %s: %s",
@@ -903,6 +955,7 @@ static void driver_stop(struct iut *iut)
         close(d->to_driver);
     if (d->from_driver >= 0)
         close(d->from_driver);
+    remove_clock(d);
     free_driver(d);
     iut->driver = NULL;
 }
@@ -1034,6 +1087,29 @@ static void driver_shutdown(struct iut_endpoint *ep)
                 left == 1 ? "" : "s");
 }
 
+/* Moves the driver's clock on by ms at once, then wakes its loop twice: a loop runs what fell
+ * due either before the command that woke it (asyncio, libcoap) or after it (libuv), and by the
+ * second reply it has. A driver that does not know `sync` still answers, which is all that is
+ * needed. */
+static int driver_advance_clock(struct iut *iut, uint64_t ms, struct coapmx_error *err)
+{
+    struct driver *d = driver_of(iut);
+    if (d->gone || iut->trouble[0] != '\0')
+        return coapmx_fail(err, COAPMX_ENETWORK, 0, "%s", iut->trouble);
+    d->clock_offset_s += (ms + 999) / 1000;
+    if (write_clock(d) != 0)
+        return coapmx_fail(err, COAPMX_ENETWORK, errno,
+                           "cannot move the clock of the driver of %s: %s", iut->info->name,
+                           strerror(errno));
+    for (int i = 0; i < 2; i++) {
+        struct command c;
+        command_begin(iut, &c, "sync");
+        if (call(iut, &c, "sync", DRIVER_CALL_MS, err) == NULL && iut->trouble[0] != '\0')
+            return -1;
+    }
+    return 0;
+}
+
 static size_t driver_sockets(const struct iut_endpoint *ep, struct iut_socket *out, size_t max)
 {
     const struct driver *d = driver_of(ep->iut);
@@ -1050,6 +1126,7 @@ const struct iut_kind iut_driver_kind = {
     .pending = driver_pending,
     .shutdown = driver_shutdown,
     .sockets = driver_sockets,
+    .advance_clock = driver_advance_clock,
 };
 
 int iut_driver_pid(const struct iut *iut)

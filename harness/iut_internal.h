@@ -16,6 +16,7 @@ struct iut_kind {
     size_t (*pending)(const struct iut_endpoint *ep);
     void (*shutdown)(struct iut_endpoint *ep);
     size_t (*sockets)(const struct iut_endpoint *ep, struct iut_socket *out, size_t max);
+    int (*advance_clock)(struct iut *iut, uint64_t ms, struct coapmx_error *err); /* drivers */
 };
 
 #define IUT_MAX_ENDPOINTS 8

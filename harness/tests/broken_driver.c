@@ -1,11 +1,17 @@
 /* A driver that misbehaves on purpose (harness/tests/broken_drivers.sh): it speaks the protocol
  * well enough to get a cell going, then does what COAPMX_IUT names ("broken-garbage", ...) at
- * its first request. It writes its pid and network namespace to COAPMX_BROKEN_PIDS, so that the
- * test can check that nothing of it outlives its cell. */
+ * its first request. The "leftover-" ones get through F6 (their requests are refused, as for a
+ * name that does not resolve) and leave something behind: a datagram sent once the clock moves
+ * on (leftover-late), a socket kept after every endpoint is closed (leftover-socket). It writes its
+ * pid and network namespace to COAPMX_BROKEN_PIDS, so that the test can check that nothing of it
+ * outlives its cell. */
+#include <netdb.h>
+#include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include "../json.h"
@@ -62,6 +68,29 @@ static void misbehave(long long id)
     }
 }
 
+/* A stack's timer left running, firing once its clock moves on: a datagram to the peer. */
+static void send_late_datagram(void)
+{
+    struct addrinfo hints = {.ai_family = AF_INET, .ai_socktype = SOCK_DGRAM}, *ai = NULL;
+    if (getaddrinfo("v4.test", "5683", &hints, &ai) != 0)
+        return;
+    int fd = socket(ai->ai_family, SOCK_DGRAM, 0);
+    static const unsigned char ping[] = {0x40, 0x00, 0x12, 0x34}; /* an empty CON */
+    if (fd >= 0) {
+        sendto(fd, ping, sizeof ping, 0, ai->ai_addr, ai->ai_addrlen);
+        close(fd);
+    }
+    freeaddrinfo(ai);
+}
+
+static void refuse_as_unresolvable(long long id, const struct json *cmd)
+{
+    printf("{\"id\":%lld,\"ok\":false,\"error\":{\"code\":\"ERESOLVE\",\"message\":"
+           "\"no address for the host of %.200s\"}}\n",
+           id, json_str(cmd, "uri", "?"));
+    fflush(stdout);
+}
+
 int main(void)
 {
     static char line[1 << 20];
@@ -96,8 +125,19 @@ int main(void)
                      json_num(t, "max_retransmit", 0), json_num(t, "nstart", 0),
                      json_num(t, "exchange_lifetime_ms", 0), json_num(t, "non_lifetime_ms", 0));
             ok(id, timing);
+        } else if (strcmp(op, "request") == 0 && strncmp(mode, "leftover-", 9) == 0) {
+            refuse_as_unresolvable(id, cmd);
         } else if (strcmp(op, "request") == 0) {
             misbehave(id);
+        } else if (strcmp(op, "sync") == 0 && strcmp(mode, "leftover-late") == 0) {
+            send_late_datagram();
+            ok(id, "");
+        } else if (strcmp(op, "open") == 0 && strcmp(mode, "leftover-socket") == 0) {
+            struct sockaddr_in any = {.sin_family = AF_INET};
+            int kept = socket(AF_INET, SOCK_DGRAM, 0); /* never closed */
+            if (kept >= 0)
+                bind(kept, (struct sockaddr *)&any, sizeof any);
+            ok(id, "");
         } else if (strcmp(op, "quit") == 0 && strcmp(mode, "broken-linger") != 0) {
             ok(id, "");
             return 0;

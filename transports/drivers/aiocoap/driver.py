@@ -344,6 +344,8 @@ async def handle(cmd):
         if op == "close":
             endpoints.pop(cmd.get("endpoint"), None)
         send({"id": rid, "ok": True})
+    elif op == "sync":
+        send({"id": rid, "ok": True})  # the loop has run: whatever fell due is done
     elif op == "quit":
         for number in list(endpoints):
             await shutdown_endpoint(number)

@@ -720,6 +720,8 @@ static bool handle_command(const char *line, size_t len)
         op_cancel(id, cmd);
     } else if (strcmp(op, "shutdown") == 0 || strcmp(op, "close") == 0) {
         op_endpoint(id, cmd, strcmp(op, "close") == 0);
+    } else if (strcmp(op, "sync") == 0) {
+        reply_ok(id); /* the loop has run: whatever fell due is done */
     } else if (strcmp(op, "quit") == 0) {
         reply_ok(id);
         return false;

@@ -266,6 +266,8 @@ function handle (cmd) {
       if (cmd.op === 'close') endpoints.delete(cmd.endpoint)
       return send({ id, ok: true })
     }
+    case 'sync': // the loop has run: whatever fell due is done
+      return send({ id, ok: true })
     case 'quit':
       for (const ep of endpoints.values()) shutdown(ep)
       send({ id, ok: true })
