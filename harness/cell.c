@@ -496,7 +496,7 @@ int cell_send_request_for(struct cell *cx, struct iut_endpoint *ep,
 
 /* How long a request may take to be answered: a lost datagram is resent, and an exchange of a
  * transfer or a group takes a few more round trips. */
-static uint64_t request_bound_ms(const struct cell *cx)
+uint64_t cell_request_bound_ms(const struct cell *cx)
 {
     if (cx->info->ops != NULL)
         return CELL_WAIT_MS;
@@ -510,13 +510,14 @@ static uint64_t request_bound_ms(const struct cell *cx)
 
 uint64_t cell_reaction_ms(const struct cell *cx)
 {
-    return cx->info->ops != NULL ? iut_protocol(cx->iut)->ack_timeout_ms : request_bound_ms(cx);
+    return cx->info->ops != NULL ? iut_protocol(cx->iut)->ack_timeout_ms
+                                 : cell_request_bound_ms(cx);
 }
 
 int cell_send_request(struct cell *cx, struct iut_endpoint *ep, const struct coapmx_request *req,
                       const struct coapmx_message **resp, struct coapmx_error *err)
 {
-    return cell_send_request_for(cx, ep, req, request_bound_ms(cx), resp, err);
+    return cell_send_request_for(cx, ep, req, cell_request_bound_ms(cx), resp, err);
 }
 
 int cell_request(struct cell *cx, struct iut_endpoint *ep, enum coap_type type, uint16_t port,
@@ -716,7 +717,7 @@ bool cell_wait(struct cell *cx, bool (*done)(void *arg), void *arg, uint64_t ms)
 
 bool cell_run_until(struct cell *cx, bool (*done)(void *arg), void *arg)
 {
-    return cell_wait(cx, done, arg, request_bound_ms(cx));
+    return cell_wait(cx, done, arg, cell_request_bound_ms(cx));
 }
 
 static bool never(void *arg)

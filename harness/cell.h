@@ -152,6 +152,8 @@ bool cell_wait_wire(struct cell *cx, const struct wire_filter *filter, size_t co
 /* A bound on how long the IUT takes to react to what the peer sent (our transports react at
  * once; a driver's stack within the cell's round-trip bound), in protocol time. */
 uint64_t cell_reaction_ms(const struct cell *cx);
+/* How long a request may take before the cell stops waiting for it (protocol time). */
+uint64_t cell_request_bound_ms(const struct cell *cx);
 /* Scripts the peer's next answers (see peer.h: "drop N", "separate-later", ...). */
 void cell_peer_behave(struct cell *cx, const char *behaviour);
 /* Runs until done(arg) or a bounded time (a round trip and then some); false on timeout. */

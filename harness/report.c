@@ -63,7 +63,7 @@ const char *cell_status_name(enum cell_status status)
     return "unknown";
 }
 
-static bool is_failure(enum cell_status status)
+bool cell_status_fails(enum cell_status status)
 {
     return status == CELL_FAIL || status == CELL_ERROR || status == CELL_XPASS;
 }
@@ -440,7 +440,7 @@ static void md_failures(FILE *f, const struct cell_result *results, size_t n)
     fputs("\n## Failures\n\n", f);
     bool any = false;
     for (size_t i = 0; i < n; i++) {
-        if (!is_failure(results[i].status))
+        if (!cell_status_fails(results[i].status))
             continue;
         if (any)
             fputc('\n', f);
@@ -563,7 +563,7 @@ static void md_cells(FILE *f, const struct cell_result *results, size_t n)
     fputs("\n## Cells\n\n| Cell | Status | Seconds | Reason |\n|---|---|---:|---|\n", f);
     for (size_t i = 0; i < n; i++) {
         const struct cell_result *cell = &results[i];
-        const char *emphasis = is_failure(cell->status) ? "**" : "";
+        const char *emphasis = cell_status_fails(cell->status) ? "**" : "";
         fprintf(f, "| `%s` | %s%s%s | %.2f | ", cell->name, emphasis, status_label(cell->status),
                 emphasis, cell->seconds);
         md_inline(f, cell->reason);
@@ -945,7 +945,7 @@ static int write_tap(FILE *f, const struct cell_result *results, size_t n,
     fprintf(f, "TAP version 13\n1..%zu\n", n);
     for (size_t i = 0; i < n; i++) {
         const struct cell_result *cell = &results[i];
-        bool not_ok = is_failure(cell->status) || cell->status == CELL_XFAIL;
+        bool not_ok = cell_status_fails(cell->status) || cell->status == CELL_XFAIL;
         fprintf(f, "%s %zu - ", not_ok ? "not ok" : "ok", i + 1);
         tap_description(f, cell->name);
         if (cell->status == CELL_SKIP || cell->status == CELL_XFAIL) {
@@ -954,7 +954,7 @@ static int write_tap(FILE *f, const struct cell_result *results, size_t n,
             tap_description(f, cell->reason);
         }
         fputc('\n', f);
-        if (is_failure(cell->status))
+        if (cell_status_fails(cell->status))
             tap_diagnostics(f, cell);
     }
     return 0;
@@ -1351,7 +1351,7 @@ static void print_one_line(FILE *out, const char *text)
 static void print_failure_lines(FILE *out, const struct cell_result *results, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        if (!is_failure(results[i].status))
+        if (!cell_status_fails(results[i].status))
             continue;
         fprintf(out, "%-5s %s: ", status_label(results[i].status), results[i].name);
         print_one_line(out, results[i].reason);

@@ -51,7 +51,9 @@ struct cell_result {
 };
 
 const char *cell_status_name(enum cell_status status); /* "pass", "fail", "skip", ... */
-enum cell_status cell_status_of(const char *name);     /* CELL_ERROR for an unknown name */
+/* Whether a result fails the run: fail, error, or an XPASS (a deviation that went away). */
+bool cell_status_fails(enum cell_status status);
+enum cell_status cell_status_of(const char *name); /* CELL_ERROR for an unknown name */
 
 /* Makes text valid UTF-8 without control characters (but newline and tab), in place: any other
  * byte becomes "\xNN". What a cell or a driver reports may hold any bytes; every report format

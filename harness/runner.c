@@ -497,14 +497,31 @@ static bool skipped_for_lane(struct cell_result *r)
     return true;
 }
 
+/* --fail-fast: the cells not started once one failed, skipped with the reason. */
+static void skip_the_rest(const struct runner_options *opt, struct cell_list *cells, size_t *next,
+                          size_t *done, const char *failed)
+{
+    for (; *next < cells->count; (*next)++) {
+        struct cell_result *r = &cells->items[*next];
+        r->status = CELL_SKIP;
+        snprintf(r->reason, sizeof r->reason, "not run: --fail-fast, after %.200s failed", failed);
+        print_progress(opt, ++*done, cells->count, r);
+    }
+}
+
 static int run_all(const struct runner_options *opt, struct cell_list *cells, unsigned jobs)
 {
     struct slot slots[RUNNER_MAX_JOBS] = {0};
     size_t next = 0, done = 0, running = 0;
+    char failed[sizeof cells->items[0].name] = "";
     for (unsigned s = 0; s < jobs; s++)
         slots[s].number = s;
     while (done < cells->count) {
-        for (unsigned s = 0; s < jobs && next < cells->count; s++) {
+        if (failed[0] != '\0' && running == 0) {
+            skip_the_rest(opt, cells, &next, &done, failed);
+            break;
+        }
+        for (unsigned s = 0; s < jobs && next < cells->count && failed[0] == '\0'; s++) {
             if (slots[s].busy)
                 continue;
             if (skipped_for_lane(&cells->items[next])) {
@@ -547,6 +564,8 @@ static int run_all(const struct runner_options *opt, struct cell_list *cells, un
             finish_cell(opt, slot, timed_out && !(pfds[i].revents & POLLIN), r);
             running--;
             print_progress(opt, ++done, cells->count, r);
+            if (opt->fail_fast && cell_status_fails(r->status) && failed[0] == '\0')
+                snprintf(failed, sizeof failed, "%s", r->name);
         }
     }
     return 0;
@@ -637,6 +656,8 @@ static int run_lane(const struct runner_options *opt, const struct lane *lane,
         argv[n++] = "--keep-pcaps";
     if (opt->quiet)
         argv[n++] = "--quiet";
+    if (opt->fail_fast)
+        argv[n++] = "--fail-fast";
     argv[n] = NULL;
     fflush(NULL);
     pid_t pid = fork();
@@ -838,6 +859,8 @@ int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool
                 opt->keep_pcaps = true;
             else if (strcmp(a, "--quiet") == 0)
                 opt->quiet = true;
+            else if (strcmp(a, "--fail-fast") == 0)
+                opt->fail_fast = true;
             else if (strcmp(a, "--ctest") == 0 && ctest)
                 *ctest = true;
             else if (a[0] == '-') {

@@ -26,6 +26,7 @@ struct runner_options {
     const char *wrap;       /* a command line the cell runs under, e.g. "valgrind -q"; NULL: none */
     bool keep_pcaps;
     bool quiet;
+    bool fail_fast; /* start no cell once one has failed (scripts/mutate: a kill is enough) */
     const char *results_path;    /* set in a lane runner: where its cells' results go */
     const char *runner_lane;     /* set in a lane runner: its lane */
     unsigned shard, shard_count; /* --shard K/N: only the K-th of N balanced parts (0: all) */

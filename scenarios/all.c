@@ -55,6 +55,7 @@ extern const struct scenario scenario_e7;
 extern const struct scenario scenario_e8;
 extern const struct scenario scenario_e8b;
 extern const struct scenario scenario_e9;
+extern const struct scenario scenario_e10;
 
 /* clang-format off */
 static const struct scenario *const items[] = {
@@ -111,6 +112,7 @@ static const struct scenario *const items[] = {
     &scenario_e8,
     &scenario_e8b,
     &scenario_e9,
+    &scenario_e10,
 };
 /* clang-format on */
 

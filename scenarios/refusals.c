@@ -5,6 +5,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <unistd.h>
 
@@ -280,6 +281,45 @@ static void out_of_descriptors(struct cell *cx)
     CX_EXPECT_INT(cx, resp->msg.code, COAP_CONTENT, "response code once descriptors were free");
 }
 
+/* E10: a daemon that closed its standard input hands out descriptor 0 next; a transport whose
+ * socket gets it works as with any other (a check such as `fd <= 0` would refuse it). */
+static void descriptor_zero(struct cell *cx)
+{
+    /* Warm up first (peer, captures, the wrappers' files), so that 0 goes to the socket. */
+    struct iut_endpoint *warm = cell_client(cx);
+    cell_get(cx, warm, 0, "hello");
+    iut_close(warm);
+    int saved = fcntl(STDIN_FILENO, F_DUPFD_CLOEXEC, 3);
+    CX_EXPECT(cx, saved >= 0, "cannot keep standard input aside: %s", strerror(errno));
+    close(STDIN_FILENO);
+    struct coapmx_error open_err = {0}, err = {0};
+    struct iut_endpoint *ep = cell_open(cx, NULL, &open_err);
+    const struct coapmx_message *resp = NULL;
+    int rc = ep != NULL ? cell_request(cx, ep, COAP_CON, 0, "hello", &resp, &err) : -1;
+    char zero[64] = "";
+    ssize_t len = readlink("/proc/self/fd/0", zero, sizeof zero - 1);
+    zero[len > 0 ? len : 0] = '\0';
+    if (ep != NULL)
+        iut_close(ep);
+    /* Standard input back before any check can end the cell. */
+    dup2(saved, STDIN_FILENO);
+    close(saved);
+    CX_EXPECT(cx, ep != NULL, "opening with descriptor 0 free failed: %s", open_err.message);
+    CX_EXPECT(cx, strncmp(zero, "socket:", 7) == 0,
+              "descriptor 0 was not the transport's socket but %s", zero[0] ? zero : "closed");
+    CX_EXPECT(cx, rc == 0, "a request with the socket on descriptor 0 failed: %s: %s",
+              coapmx_err_name(err.code), err.message);
+    CX_EXPECT_INT(cx, resp->msg.code, COAP_CONTENT,
+                  "response code with the socket on descriptor 0");
+}
+
+static const char *unless_own_descriptors(const struct iut_info *iut)
+{
+    return iut->caps.descriptor_limit ? NULL
+                                      : "its descriptors are its driver's process's, not the "
+                                        "cell's (caps: descriptor-limit)";
+}
+
 const struct scenario scenario_e7 = {
     .id = "E7-bad-request",
     .title = "malformed requests are refused with EINVAL naming the fault; nothing sent",
@@ -324,4 +364,12 @@ const struct scenario scenario_e9 = {
     .traffic = true,
     .run = out_of_descriptors,
     .not_applicable = unless_descriptor_limit,
+};
+const struct scenario scenario_e10 = {
+    .id = "E10-descriptor-zero",
+    .title = "standard input closed: the socket on descriptor 0 works like any other",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = descriptor_zero,
+    .not_applicable = unless_own_descriptors,
 };

@@ -122,6 +122,18 @@ static void real_clock(struct cell *cx)
     CX_EXPECT(cx, gap + cell_time_slack_ms(cx) >= pr->ack_timeout_ms,
               "retransmitted %llu ms of real time after the first send, before ACK_TIMEOUT (%u)",
               (unsigned long long)gap, pr->ack_timeout_ms);
+    if (!cell_caps(cx)->introspection)
+        return;
+    /* Our stack's blocking call, which `coapmx get` makes: the same request, answered. */
+    char uri[512];
+    cell_uri(cx, 0, "hello", uri, sizeof uri);
+    struct coapmx_request req = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
+    static struct coapmx_message resp; /* large */
+    struct coapmx_error err;
+    CX_EXPECT(cx,
+              coapmx_request_wait(iut_stack(ep), &req, &resp, cell_request_bound_ms(cx), &err) == 0,
+              "the blocking GET of %s failed: %s: %s", uri, coapmx_err_name(err.code), err.message);
+    expect_payload(cx, &resp, "hello");
 }
 
 /* L3: a CoAP ping (empty CON) gets an RST with the same MID, each of two in a row. */
