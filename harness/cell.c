@@ -344,6 +344,18 @@ void cell_peer_sync(struct cell *cx)
 
 /* ---- endpoints ---- */
 
+/* Our stack's errors keep a contract its callers rely on: an errno is the system's, set only
+ * where a system call failed, and then named in the message. (A driver gives errno by name.) */
+static void expect_sound_error(struct cell *cx, const struct coapmx_error *err)
+{
+    if (cx->info->ops == NULL || err->sys_errno == 0)
+        return;
+    CX_EXPECT(cx, strstr(err->message, strerror(err->sys_errno)) != NULL,
+              "an error of %s carries errno %s, which its message does not name: %s: \"%s\"",
+              cx->info->name, cell_errno_name(err->sys_errno), coapmx_err_name(err->code),
+              err->message);
+}
+
 const char *cell_own_address(const struct cell *cx, int family)
 {
     return family == AF_INET ? cx->lane->client_v4 : cx->lane->client_v6;
@@ -371,6 +383,8 @@ struct iut_endpoint *cell_open(struct cell *cx, const struct coapmx_transport_co
     }
     struct iut_endpoint *ep = iut_open(cx->iut, config, err);
     check_trouble(cx);
+    if (ep == NULL)
+        expect_sound_error(cx, err);
     return ep;
 }
 
@@ -479,8 +493,10 @@ int cell_send_request_for(struct cell *cx, struct iut_endpoint *ep,
     w = (struct waited){.resp = m};
     int64_t id = iut_request(ep, req, on_waited, &w, err);
     check_trouble(cx);
-    if (id < 0)
+    if (id < 0) {
+        expect_sound_error(cx, err);
         return -1;
+    }
     bool done = cell_wait(cx, waited_done, &w, ms);
     iut_cancel(ep, id); /* a group request is still collecting */
     check_trouble(cx);
@@ -489,6 +505,7 @@ int cell_send_request_for(struct cell *cx, struct iut_endpoint *ep,
                            req->uri, (unsigned long long)ms, CELL_STOPPED_WAITING);
     if (w.failed) {
         *err = w.err;
+        expect_sound_error(cx, err);
         return -1;
     }
     return 0;
@@ -570,8 +587,10 @@ bool cell_refuses(struct cell *cx, struct iut_endpoint *ep, const struct coapmx_
     r = (struct refusal){0};
     int64_t id = iut_request(ep, req, on_refusal, &r, err);
     check_trouble(cx);
-    if (id < 0)
+    if (id < 0) {
+        expect_sound_error(cx, err);
         return true;
+    }
     if (!cx->real_clock || cell_caps(cx)->introspection) {
         iut_cancel(ep, id);
         coapmx_fail(err, COAPMX_OK, 0, "the request was started");
@@ -584,6 +603,7 @@ bool cell_refuses(struct cell *cx, struct iut_endpoint *ep, const struct coapmx_
     check_trouble(cx);
     if (done && !r.responded && r.err.code != COAPMX_OK) {
         *err = r.err;
+        expect_sound_error(cx, err);
         return true;
     }
     coapmx_fail(err, COAPMX_OK, 0, done ? "the request was answered" : "the request was started");

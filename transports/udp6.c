@@ -260,7 +260,8 @@ static int join_groups(struct udp6 *u, const char *ifname, struct coapmx_error *
 {
     unsigned ifindex = if_nametoindex(ifname);
     if (ifindex == 0)
-        return coapmx_fail(err, COAPMX_EINVAL, errno, "no interface %s to join groups on", ifname);
+        return coapmx_fail(err, COAPMX_EINVAL, errno, "no interface %s to join groups on: %s",
+                           ifname, strerror(errno));
     for (size_t i = 0; i < coapmx_all_coap_nodes_count; i++) {
         struct sockaddr_storage g;
         const char *group = coapmx_all_coap_nodes[i];
