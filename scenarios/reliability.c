@@ -134,6 +134,13 @@ static void real_clock(struct cell *cx)
               coapmx_request_wait(iut_stack(ep), &req, &resp, cell_request_bound_ms(cx), &err) == 0,
               "the blocking GET of %s failed: %s: %s", uri, coapmx_err_name(err.code), err.message);
     expect_payload(cx, &resp, "hello");
+    /* And one it gives up on (the first send is lost, the wait is 1 ms): ETIMEOUT, and the
+     * request is called off with it, so nothing of it is left pending or sent later. */
+    cell_peer_behave(cx, "drop 1");
+    CX_EXPECT(cx, coapmx_request_wait(iut_stack(ep), &req, &resp, 1, &err) != 0,
+              "the blocking GET was answered within 1 ms although its first send was lost");
+    CX_EXPECT_ERR(cx, &err, COAPMX_ETIMEOUT, "a blocking GET that ran out of time");
+    CX_EXPECT_INT(cx, iut_pending(ep), 0, "requests pending after the blocking GET gave up");
 }
 
 /* L3: a CoAP ping (empty CON) gets an RST with the same MID, each of two in a row. */
