@@ -1,9 +1,9 @@
 /* A third-party stack as an IUT: its driver process, spoken to in JSON lines
  * (transports/drivers/PROTOCOL.md). The driver runs in the cell's network (it inherits the
  * cell's namespace, or its socket_wrapper environment) and on a clock of libfaketime: the real
- * one, sped up where its PICS says so, which the harness can move on. Whatever the driver does (garbage, silence, a crash, an
- * exit with requests pending) becomes the IUT's trouble, which fails the cell with a message
- * naming the IUT; no wait on it is unbounded. */
+ * one, sped up where its PICS says so, which the harness can move on. Whatever the driver does
+ * (garbage, silence, a crash, an exit with requests pending) becomes the IUT's trouble, which fails
+ * the cell with a message naming the IUT; no wait on it is unbounded. */
 #include "iut_internal.h"
 
 #include <errno.h>
