@@ -1213,7 +1213,8 @@ static int start_iut(struct cell *cx)
     struct iut_setup setup = {.loop = cx->loop,
                               .protocol = cx->protocol,
                               .seed = cx->seed,
-                              .process_sockets = lane_process_sockets};
+                              .process_sockets = lane_process_sockets,
+                              .scratch_dir = cx->dir};
     if (cx->speedup > 1)
         printf("%s runs under libfaketime %u times faster than real time; protocol times below "
                "are in its clock\n",

@@ -113,6 +113,9 @@ struct iut_setup {
     uint64_t seed; /* MIDs, tokens, jitter of our transports */
     /* The UDP sockets of a process as the cell's network shows them (a driver's). */
     size_t (*process_sockets)(int pid, struct iut_socket *out, size_t max);
+    /* The cell's own folder: what a driver needs on disk (its clock) lives there, so that a
+     * killed cell leaves nothing behind elsewhere. NULL: $TMPDIR, else /tmp. */
+    const char *scratch_dir;
 };
 
 /* Starts the IUT for a cell: nothing for our transports; the driver process for a stack (in

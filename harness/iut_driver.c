@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -62,7 +63,7 @@ struct driver {
     uint64_t flush_timer;
     /* libfaketime reads the driver's clock from this file on every call: "+<offset> x<rate>".
      * Moving the offset on is the driver's virtual clock (iut_advance_clock). */
-    char clock_dir[64], clock_file[80];
+    char clock_dir[PATH_MAX], clock_file[PATH_MAX + sizeof "/clock"];
     uint64_t clock_offset_s;
     unsigned clock_rate;
 };
@@ -142,7 +143,7 @@ static void driver_environment(const struct iut *iut)
  * half of one. */
 static int write_clock(struct driver *d)
 {
-    char next[96], spec[48];
+    char next[sizeof d->clock_file + sizeof ".next"], spec[48];
     snprintf(next, sizeof next, "%s.next", d->clock_file);
     int len = snprintf(spec, sizeof spec, "+%llu x%u\n", (unsigned long long)d->clock_offset_s,
                        d->clock_rate);
@@ -858,15 +859,27 @@ static int driver_start(struct iut *iut, struct coapmx_error *err)
     }
     iut->driver = d;
     const char *tmp = getenv("TMPDIR");
-    snprintf(d->clock_dir, sizeof d->clock_dir, "%.40s/coapmx-clock-XXXXXX",
-             tmp != NULL && tmp[0] == '/' ? tmp : "/tmp");
+    const char *scratch = iut->setup.scratch_dir != NULL ? iut->setup.scratch_dir
+                          : tmp != NULL && tmp[0] == '/' ? tmp
+                                                         : "/tmp";
+    int dir_len = snprintf(d->clock_dir, sizeof d->clock_dir, "%s/driver-clock-XXXXXX", scratch);
+    if (dir_len < 0 || (size_t)dir_len >= sizeof d->clock_dir) {
+        d->clock_dir[0] = '\0';
+        free_driver(d);
+        iut->driver = NULL;
+        return coapmx_fail(err, COAPMX_EINVAL, 0,
+                           "cannot make the clock of the driver of %s: the folder %.60s... is "
+                           "too long a path",
+                           iut->info->name, scratch);
+    }
     if (mkdtemp(d->clock_dir) == NULL) {
         int e = errno;
         d->clock_dir[0] = '\0';
         free_driver(d);
         iut->driver = NULL;
-        return coapmx_fail(err, COAPMX_ENETWORK, e, "cannot make the clock of the driver of %s: %s",
-                           iut->info->name, strerror(e));
+        return coapmx_fail(err, COAPMX_ENETWORK, e,
+                           "cannot make the clock of the driver of %s in %s: %s", iut->info->name,
+                           scratch, strerror(e));
     }
     snprintf(d->clock_file, sizeof d->clock_file, "%s/clock", d->clock_dir);
     d->clock_rate = iut->info->speedup > 1 ? iut->info->speedup : 1;
