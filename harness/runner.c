@@ -30,6 +30,12 @@ static bool matches(const struct runner_options *opt, const char *name)
 {
     if (opt->exact != NULL)
         return strcmp(opt->exact, name) == 0;
+    if (opt->cells_file != NULL) {
+        for (size_t i = 0; i < opt->cell_name_count; i++)
+            if (strcmp(opt->cell_names[i], name) == 0)
+                return true;
+        return false;
+    }
     for (size_t i = 0; i < opt->pattern_count; i++) {
         const char *p = opt->patterns[i];
         bool glob = strpbrk(p, "*?[") != NULL;
@@ -162,7 +168,22 @@ int runner_select(const struct coapmx_registry *registry, const struct runner_op
                   struct cell_list *out)
 {
     run_registry = registry;
-    if (select_all(registry, opt, out) != 0 || (opt->shard_count > 0 && keep_shard(opt, out)))
+    if (select_all(registry, opt, out) != 0)
+        return -1;
+    /* A name the matrix does not have is a mistake, not an empty selection. */
+    for (size_t i = 0; i < opt->cell_name_count; i++) {
+        size_t j = 0;
+        while (j < out->count && strcmp(out->items[j].name, opt->cell_names[i]) != 0)
+            j++;
+        if (j == out->count) {
+            fprintf(stderr, "coapmx: %s names a cell the matrix does not have%s: %s\n",
+                    opt->cells_file, opt->lane != NULL ? " on the lane chosen" : "",
+                    opt->cell_names[i]);
+            cell_list_free(out);
+            return -1;
+        }
+    }
+    if (opt->shard_count > 0 && keep_shard(opt, out))
         return -1;
     /* A lane runner takes its lane's part of the run's cells, after the shard's split. */
     size_t kept = 0;
@@ -630,10 +651,11 @@ static int run_lane(const struct runner_options *opt, const struct lane *lane,
     /* The options that select cells and shape how they run, as this runner has them. */
     for (size_t i = 0; i < opt->pattern_count; i++)
         argv[n++] = opt->patterns[i];
-    const char *const named[][2] = {{"--exact", opt->exact}, {"--transport", opt->transport},
-                                    {"--seed", opt->seed},   {"--protocol", opt->protocol},
-                                    {"--lane", opt->lane},   {"--lane-runner", lane->name},
-                                    {"--results", results},  {"--report", opt->report_dir}};
+    const char *const named[][2] = {{"--exact", opt->exact},         {"--cells", opt->cells_file},
+                                    {"--transport", opt->transport}, {"--seed", opt->seed},
+                                    {"--protocol", opt->protocol},   {"--lane", opt->lane},
+                                    {"--lane-runner", lane->name},   {"--results", results},
+                                    {"--report", opt->report_dir}};
     for (size_t i = 0; i < sizeof named / sizeof named[0]; i++) {
         if (named[i][1] == NULL)
             continue;
@@ -799,6 +821,68 @@ static int number(const char *text, unsigned *out)
     return 0;
 }
 
+/* --cells FILE: one full cell name per line; blank lines and '#' comments are skipped. The
+ * names stay in these statics for the process's life (options are read once). */
+static char *cell_names_text;
+static const char **cell_names;
+
+static int read_cell_names(const char *path, struct runner_options *opt)
+{
+    FILE *f = fopen(path, "r");
+    if (f == NULL) {
+        fprintf(stderr, "coapmx: --cells %s: %s\n", path, strerror(errno));
+        return -1;
+    }
+    size_t cap = 0, len = 0, count = 0;
+    char *text = NULL;
+    for (int c; (c = fgetc(f)) != EOF;) {
+        if (len + 2 > cap) {
+            char *bigger = realloc(text, cap = cap ? cap * 2 : 4096);
+            if (bigger == NULL) {
+                free(text); /* LCOV_EXCL_LINE: OutOfMemory */
+                fclose(f);  /* LCOV_EXCL_LINE: OutOfMemory */
+                return -1;  /* LCOV_EXCL_LINE: OutOfMemory */
+            }
+            text = bigger;
+        }
+        text[len++] = (char)c;
+        count += c == '\n';
+    }
+    bool failed = ferror(f);
+    fclose(f);
+    const char **names = calloc(count + 1, sizeof *names);
+    if (failed || names == NULL) {
+        fprintf(stderr, "coapmx: --cells %s: cannot read it\n", path);
+        free(text);
+        free(names);
+        return -1;
+    }
+    size_t n = 0;
+    if (text != NULL)
+        text[len] = '\0';
+    for (char *line = text, *end; line != NULL && line < text + len; line = end) {
+        end = strchr(line, '\n');
+        if (end != NULL)
+            *end++ = '\0';
+        if (line[0] != '\0' && line[0] != '#')
+            names[n++] = line;
+    }
+    if (n == 0) {
+        fprintf(stderr, "coapmx: --cells %s names no cell\n", path);
+        free(text);
+        free(names);
+        return -1;
+    }
+    free(cell_names_text);
+    free(cell_names);
+    cell_names_text = text;
+    cell_names = names;
+    opt->cells_file = path;
+    opt->cell_names = names;
+    opt->cell_name_count = n;
+    return 0;
+}
+
 int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool *ctest,
                          const char **ctest_root)
 {
@@ -840,6 +924,9 @@ int runner_parse_options(int argc, char **argv, struct runner_options *opt, bool
             opt->wrap = v;
         } else if (strcmp(a, "--exact") == 0 && v) {
             opt->exact = v;
+        } else if (strcmp(a, "--cells") == 0 && v) {
+            if (read_cell_names(v, opt) != 0)
+                return -1;
         } else if (strcmp(a, "--shard") == 0 && v) {
             unsigned k, n;
             char tail;

@@ -15,7 +15,10 @@
 struct runner_options {
     const char *patterns[RUNNER_MAX_PATTERNS]; /* glob or substring of the cell name; any */
     size_t pattern_count;
-    const char *exact;      /* one cell by its full name */
+    const char *exact;             /* one cell by its full name */
+    const char *cells_file;        /* --cells: exactly the cells it names, a full name per line */
+    const char *const *cell_names; /* its names (read once, kept for the process's life) */
+    size_t cell_name_count;
     const char *transport;  /* only this transport */
     const char *lane;       /* "swrap", ..., or NULL/"all" */
     const char *report_dir; /* default "report" */
