@@ -87,13 +87,19 @@ static bool answer_found(void *arg)
     return false;
 }
 
-/* The code of the IUT's answer to the peer's datagram with this MID (waiting for it). */
-static uint8_t answer_code(struct cell *cx, const struct sockaddr_storage *to, uint16_t mid)
+/* The IUT's answer to the peer's datagram with this MID (waiting for it). */
+static const struct coap_msg *answer(struct cell *cx, const struct sockaddr_storage *to,
+                                     uint16_t mid)
 {
     struct answer_goal g = {.cx = cx, .to = to, .mid = mid};
     if (!cell_wait(cx, answer_found, &g, cell_reaction_ms(cx)))
         cell_fail(cx, "no answer with MID 0x%04x on the wire", mid);
-    return g.found->coap.code;
+    return &g.found->coap;
+}
+
+static uint8_t answer_code(struct cell *cx, const struct sockaddr_storage *to, uint16_t mid)
+{
+    return answer(cx, to, mid)->code;
 }
 
 /* B2: a Block1 body must come from one key: a block from another source mid-transfer gets
@@ -109,7 +115,13 @@ static void key_change_incomplete(struct cell *cx)
     size_t len = encode_block1(cx, 0x4101, 0, true, buf, sizeof buf);
     CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
                   "errno of block 0");
-    CX_EXPECT_INT(cx, answer_code(cx, &peer, 0x4101), COAP_CONTINUE, "answer to block 0");
+    const struct coap_msg *continued = answer(cx, &peer, 0x4101);
+    CX_EXPECT_INT(cx, continued->code, COAP_CONTINUE, "answer to block 0");
+    /* The 2.31 names the block it acknowledges (RFC 7959 §2.3). */
+    const struct coap_option *echo = coap_msg_find_option(continued, COAP_OPT_BLOCK1, NULL);
+    CX_EXPECT(cx, echo != NULL, "the 2.31 Continue carries no Block1 option");
+    CX_EXPECT_INT(cx, coap_option_uint(echo), 0 << 4 | 8 | 6,
+                  "Block1 of the 2.31 Continue (0, more, 1024)");
     len = encode_block1(cx, 0x4102, 1, false, buf, sizeof buf);
     CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&other, (void *)&client, buf, len), 0,
                   "errno of block 1 from another port");
