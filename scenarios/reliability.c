@@ -200,6 +200,8 @@ static void ping_gets_reset(struct cell *cx)
         CX_EXPECT_INT(cx, reset->coap.mid, mids[i], "MID of the RST");
         CX_EXPECT_INT(cx, reset->payload_len, 4, "bytes of the RST");
     }
+    if (stack_stats(cx, ep) != NULL)
+        CX_EXPECT_INT(cx, stack_stats(cx, ep)->rst_sent, 2, "RSTs the endpoint counted as sent");
 }
 
 /* L3: an RST answering a request fails it with a reset error, at once. */
@@ -295,6 +297,8 @@ static void separate_response(struct cell *cx)
     const struct wire_datagram *client_ack = wire_find(cap, &ack, 1);
     CX_EXPECT(cx, client_ack != NULL, "the client did not acknowledge the separate response");
     CX_EXPECT_INT(cx, client_ack->coap.mid, response->coap.mid, "MID of the client's empty ACK");
+    if (stack_stats(cx, ep) != NULL) /* an empty ACK is no reset */
+        CX_EXPECT_INT(cx, stack_stats(cx, ep)->rst_sent, 0, "RSTs the endpoint counted as sent");
 }
 
 /* L7: a response with the right token from the wrong source, or the right source with the
