@@ -40,6 +40,7 @@ extern const struct scenario scenario_l8;
 extern const struct scenario scenario_b1;
 extern const struct scenario scenario_b2;
 extern const struct scenario scenario_b3;
+extern const struct scenario scenario_b4;
 extern const struct scenario scenario_m1;
 extern const struct scenario scenario_m2;
 extern const struct scenario scenario_m3;
@@ -97,6 +98,7 @@ static const struct scenario *const items[] = {
     &scenario_b1,
     &scenario_b2,
     &scenario_b3,
+    &scenario_b4,
     &scenario_m1,
     &scenario_m2,
     &scenario_m3,

@@ -48,8 +48,8 @@ static void blockwise_transfers(struct cell *cx)
     CX_EXPECT_INT(cx, blocks[1], 1 << 4 | 0 | 6, "Block1 of the last block (1, last, 1024)");
 }
 
-static size_t encode_block1(struct cell *cx, uint16_t mid, uint32_t num, bool more, uint8_t *buf,
-                            size_t cap)
+static size_t encode_block1_szx(struct cell *cx, uint16_t mid, uint32_t num, bool more,
+                                unsigned szx, uint8_t *buf, size_t cap)
 {
     static uint8_t block[1024];
     uint8_t value[4];
@@ -60,11 +60,18 @@ static size_t encode_block1(struct cell *cx, uint16_t mid, uint32_t num, bool mo
     coap_msg_set_token(&m, (const uint8_t *)"b2", 2);
     coap_msg_add_option(&m, COAP_OPT_URI_PATH, "up", 2);
     coap_msg_add_option(&m, COAP_OPT_BLOCK1, value,
-                        coap_uint_encode(num << 4 | (more ? 8u : 0u) | 6, value));
+                        coap_uint_encode(num << 4 | (more ? 8u : 0u) | szx, value));
     m.payload = block;
     m.payload_len = sizeof block;
     CX_EXPECT(cx, coap_encode(&m, buf, cap, &len) == COAP_OK, "cannot encode a block");
     return len;
+}
+
+/* A block of 1024 bytes (SZX 6). */
+static size_t encode_block1(struct cell *cx, uint16_t mid, uint32_t num, bool more, uint8_t *buf,
+                            size_t cap)
+{
+    return encode_block1_szx(cx, mid, num, more, 6, buf, cap);
 }
 
 struct answer_goal {
@@ -137,6 +144,23 @@ static void key_change_incomplete(struct cell *cx)
     CX_EXPECT_INT(cx, iut_served(ep, 0)->payload_len, 2048, "bytes of the body served");
 }
 
+/* B4: SZX 7 is reserved (RFC 7959 §2.2): a request whose Block1 carries it MUST get 4.00 Bad
+ * Request, not a 2.31 Continue for a block of 2048 bytes, and reaches no handler. */
+static void reserved_block_size(struct cell *cx)
+{
+    struct iut_endpoint *ep = cell_client(cx);
+    cell_get(cx, ep, 0, "hello");
+    struct sockaddr_storage client, peer;
+    client_seen_by_peer(cx, &client, &peer);
+    uint8_t buf[1200];
+    size_t len = encode_block1_szx(cx, 0x4201, 0, true, 7, buf, sizeof buf);
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
+                  "errno of the block with SZX 7");
+    CX_EXPECT_INT(cx, answer_code(cx, &peer, 0x4201), COAP_BAD_REQUEST,
+                  "answer to a Block1 with the reserved SZX 7");
+    CX_EXPECT_INT(cx, iut_served_count(ep), 0, "requests served for a reserved block size");
+}
+
 const struct scenario scenario_b1 = {
     .id = "B1-blockwise",
     .title = "Block2 GET of 10 KiB and Block1 PUT of 2 KiB, block by block, one source port",
@@ -157,4 +181,12 @@ const struct scenario scenario_b2 = {
     .traffic = true,
     .run = key_change_incomplete,
     .not_applicable = unless_strangers_served_on_client,
+};
+const struct scenario scenario_b4 = {
+    .id = "B4-reserved-szx",
+    .title = "a Block1 with the reserved SZX 7 gets 4.00 Bad Request",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = reserved_block_size,
+    .not_applicable = unless_serves_on_client,
 };

@@ -648,8 +648,14 @@ static bool serve_block1(struct coapmx_endpoint *ep, const struct coapmx_message
     bool more;
     unsigned szx;
     const struct coap_option *block1 = coap_msg_find_option(&m->msg, COAP_OPT_BLOCK1, NULL);
-    if (block1 == NULL || !block_option(&m->msg, COAP_OPT_BLOCK1, &num, &more, &szx))
+    if (block1 == NULL)
         return false;
+    if (!block_option(&m->msg, COAP_OPT_BLOCK1, &num, &more, &szx)) {
+        /* Longer than 3 bytes, or the reserved SZX 7: "MUST lead to a 4.00" (RFC 7959 §2.2). */
+        struct coapmx_reply bad = {.code = COAP_BAD_REQUEST};
+        send_reply(ep, m, &bad, NULL);
+        return true;
+    }
     char path[256];
     coap_msg_join_options(&m->msg, COAP_OPT_URI_PATH, '/', path, sizeof path);
     struct assembly *a = num == 0 ? new_assembly(ep, m, path) : find_assembly(ep, m, path);
