@@ -346,7 +346,7 @@ void cell_peer_sync(struct cell *cx)
 
 /* Our stack's errors keep a contract its callers rely on: an errno is the system's, set only
  * where a system call failed, and then named in the message. (A driver gives errno by name.) */
-static void expect_sound_error(struct cell *cx, const struct coapmx_error *err)
+void cell_expect_sound_error(struct cell *cx, const struct coapmx_error *err)
 {
     if (cx->info->ops == NULL || err->sys_errno == 0)
         return;
@@ -384,7 +384,7 @@ struct iut_endpoint *cell_open(struct cell *cx, const struct coapmx_transport_co
     struct iut_endpoint *ep = iut_open(cx->iut, config, err);
     check_trouble(cx);
     if (ep == NULL)
-        expect_sound_error(cx, err);
+        cell_expect_sound_error(cx, err);
     return ep;
 }
 
@@ -494,7 +494,7 @@ int cell_send_request_for(struct cell *cx, struct iut_endpoint *ep,
     int64_t id = iut_request(ep, req, on_waited, &w, err);
     check_trouble(cx);
     if (id < 0) {
-        expect_sound_error(cx, err);
+        cell_expect_sound_error(cx, err);
         return -1;
     }
     bool done = cell_wait(cx, waited_done, &w, ms);
@@ -505,7 +505,7 @@ int cell_send_request_for(struct cell *cx, struct iut_endpoint *ep,
                            req->uri, (unsigned long long)ms, CELL_STOPPED_WAITING);
     if (w.failed) {
         *err = w.err;
-        expect_sound_error(cx, err);
+        cell_expect_sound_error(cx, err);
         return -1;
     }
     return 0;
@@ -588,7 +588,7 @@ bool cell_refuses(struct cell *cx, struct iut_endpoint *ep, const struct coapmx_
     int64_t id = iut_request(ep, req, on_refusal, &r, err);
     check_trouble(cx);
     if (id < 0) {
-        expect_sound_error(cx, err);
+        cell_expect_sound_error(cx, err);
         return true;
     }
     if (!cx->real_clock || cell_caps(cx)->introspection) {
@@ -603,7 +603,7 @@ bool cell_refuses(struct cell *cx, struct iut_endpoint *ep, const struct coapmx_
     check_trouble(cx);
     if (done && !r.responded && r.err.code != COAPMX_OK) {
         *err = r.err;
-        expect_sound_error(cx, err);
+        cell_expect_sound_error(cx, err);
         return true;
     }
     coapmx_fail(err, COAPMX_OK, 0, done ? "the request was answered" : "the request was started");

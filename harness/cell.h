@@ -121,6 +121,8 @@ bool cell_refuses(struct cell *cx, struct iut_endpoint *ep, const struct coapmx_
  * stack's words are its own, so any message will do (recorded as observed). */
 void cell_expect_message(struct cell *cx, const struct coapmx_error *err, const char *says,
                          const char *what);
+/* Fails the cell if an error of our stack carries an errno its message does not name. */
+void cell_expect_sound_error(struct cell *cx, const struct coapmx_error *err);
 
 /* Protocol time. Our transports run on a virtual clock: time passes only when nothing is ready
  * (after the peer has delivered everything), so protocol timeouts take no wall time and repeat
@@ -235,12 +237,14 @@ void cell_fail(struct cell *cx, const char *fmt, ...)
             cell_fail((cx), "%s: got \"%s\", expected \"%s\" (%s:%d)", (what), cx_a_, cx_e_,       \
                       __FILE__, __LINE__);                                                         \
     } while (0)
+/* The error's code, and that it is sound (an errno only with its name in the message). */
 #define CX_EXPECT_ERR(cx, err, expected_code, what)                                                \
     do {                                                                                           \
         if ((err)->code != (expected_code))                                                        \
             cell_fail((cx), "%s: got error %s (\"%s\"), expected %s (%s:%d)", (what),              \
                       coapmx_err_name((err)->code), (err)->message,                                \
                       coapmx_err_name(expected_code), __FILE__, __LINE__);                         \
+        cell_expect_sound_error((cx), (err));                                                      \
     } while (0)
 
 /* ---- process entry points (used by main.c) ---- */
