@@ -46,6 +46,15 @@ static void blockwise_transfers(struct cell *cx)
     CX_EXPECT_INT(cx, n, 2, "Block1 requests on the wire");
     CX_EXPECT_INT(cx, blocks[0], 0 << 4 | 8 | 6, "Block1 of the first block (0, more, 1024)");
     CX_EXPECT_INT(cx, blocks[1], 1 << 4 | 0 | 6, "Block1 of the last block (1, last, 1024)");
+
+    /* The smallest bodies go whole: one byte, and none (no payload marker at all). */
+    static const char *const said[] = {"got 0 bytes, pattern ok", "got 1 bytes, pattern ok"};
+    for (size_t size = 0; size < 2; size++) {
+        put.payload_len = size;
+        CX_EXPECT(cx, cell_send_request(cx, ep, &put, &up, &err) == 0, "PUT of %zu bytes: %s", size,
+                  err.message);
+        expect_payload(cx, up, said[size]);
+    }
 }
 
 static size_t encode_block1_szx(struct cell *cx, uint16_t mid, uint32_t num, bool more,

@@ -18,6 +18,8 @@ struct relay {
     int downstream;
     struct coapmx_remote origin; /* pinned while a transfer runs */
     bool holding;
+    bool hold_refused; /* our stack would not pin the origin: why */
+    char hold_error[COAPMX_ERROR_MESSAGE_MAX];
     unsigned relayed;
     struct sockaddr_storage client; /* the request being relayed */
     socklen_t client_len;
@@ -78,9 +80,15 @@ static void on_downstream(void *arg, int fd, short revents)
     struct coapmx_error err;
     /* Our stack pins the origin's socket for the transfer; a third-party stack has its own way,
      * or none, which is what this row finds out. */
-    if (!r->holding && (iut_stack(r->upstream) == NULL ||
-                        coapmx_endpoint_hold(iut_stack(r->upstream), uri, &r->origin, &err) == 0))
+    if (!r->holding) {
+        struct coapmx_endpoint *stack = iut_stack(r->upstream);
+        err = (struct coapmx_error){0};
+        if (stack != NULL && coapmx_endpoint_hold(stack, uri, &r->origin, &err) != 0) {
+            r->hold_refused = true;
+            snprintf(r->hold_error, sizeof r->hold_error, "%s", err.message);
+        }
         r->holding = true;
+    }
     struct coapmx_request up = {.type = COAP_CON,
                                 .method = COAP_GET,
                                 .uri = uri,
@@ -186,6 +194,7 @@ static void relay_blockwise(struct cell *cx)
         CX_EXPECT(cx, cell_run_until(cx, relayed_enough, &r), "block %u was not relayed", num);
         other_traffic(cx, r.upstream, family == AF_INET ? others4 : others6);
     }
+    CX_EXPECT(cx, !r.hold_refused, "our stack would not pin the origin: \"%s\"", r.hold_error);
     CX_EXPECT(cx, !r.holding, "the relay still holds the origin after the last block");
     const struct wire_capture *cap = cell_wire(cx);
     uint32_t blocks[16];
