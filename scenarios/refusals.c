@@ -78,6 +78,11 @@ static void bad_requests(struct cell *cx)
         /* a zone that is no interface: refused, never sent unzoned */
         {"coap://[fe80::5357:10%%25cmx-none%s]/hello%s", true, NO_TAIL, COAP_CON, COAPMX_ERESOLVE,
          "no interface named 'cmx-none'"},
+        /* a zone spelt without its "%25" (RFC 6874), or empty */
+        {"coap://[fe80::5357:10%%cmx-none%s]/hello%s", true, NO_TAIL, COAP_CON, COAPMX_EINVAL,
+         "written %25<zone>"},
+        {"coap://[fe80::5357:10%%25%s]/hello%s", true, NO_TAIL, COAP_CON, COAPMX_EINVAL,
+         "written %25<zone>"},
         {"coap://%s/a%%zz%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "two hex digits"},
         {"coap://%s/hello?x=%%4%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "two hex digits"},
         {"coap://%s/%s", false, LONG_PATH, COAP_CON, COAPMX_EINVAL, "path too long"},
