@@ -75,6 +75,7 @@ static void bad_requests(struct cell *cx)
         {"coap://%s:56x3/hello%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "bad host or port"},
         {"coap://[%s/hello%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "bad host or port"},
         {"coap://%s:0/hello%s", false, NO_TAIL, COAP_CON, COAPMX_EINVAL, "port 0"},
+        {"coap://%s:5683/hello%s", true, NO_TAIL, COAP_CON, COAPMX_EINVAL, "bad host or port"},
         /* a zone that is no interface: refused, never sent unzoned */
         {"coap://[fe80::5357:10%%25cmx-none%s]/hello%s", true, NO_TAIL, COAP_CON, COAPMX_ERESOLVE,
          "no interface named 'cmx-none'"},
