@@ -57,6 +57,7 @@ extern const struct scenario scenario_e8;
 extern const struct scenario scenario_e8b;
 extern const struct scenario scenario_e9;
 extern const struct scenario scenario_e10;
+extern const struct scenario scenario_e11;
 
 /* clang-format off */
 static const struct scenario *const items[] = {
@@ -115,6 +116,7 @@ static const struct scenario *const items[] = {
     &scenario_e8b,
     &scenario_e9,
     &scenario_e10,
+    &scenario_e11,
 };
 /* clang-format on */
 

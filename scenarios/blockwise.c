@@ -83,41 +83,6 @@ static size_t encode_block1(struct cell *cx, uint16_t mid, uint32_t num, bool mo
     return encode_block1_szx(cx, mid, num, more, 6, buf, cap);
 }
 
-struct answer_goal {
-    struct cell *cx;
-    const struct sockaddr_storage *to;
-    uint16_t mid;
-    const struct wire_datagram *found;
-};
-
-static bool answer_found(void *arg)
-{
-    struct answer_goal *g = arg;
-    struct wire_filter f = WIRE_FILTER_ANY;
-    f.dst = (const struct sockaddr *)g->to;
-    f.coap_type = COAP_ACK;
-    const struct wire_capture *cap = cell_wire(g->cx);
-    for (size_t i = 0; (g->found = wire_find(cap, &f, i)) != NULL; i++)
-        if (g->found->coap.mid == g->mid)
-            return true;
-    return false;
-}
-
-/* The IUT's answer to the peer's datagram with this MID (waiting for it). */
-static const struct coap_msg *answer(struct cell *cx, const struct sockaddr_storage *to,
-                                     uint16_t mid)
-{
-    struct answer_goal g = {.cx = cx, .to = to, .mid = mid};
-    if (!cell_wait(cx, answer_found, &g, cell_reaction_ms(cx)))
-        cell_fail(cx, "no answer with MID 0x%04x on the wire", mid);
-    return &g.found->coap;
-}
-
-static uint8_t answer_code(struct cell *cx, const struct sockaddr_storage *to, uint16_t mid)
-{
-    return answer(cx, to, mid)->code;
-}
-
 /* B2: a Block1 body must come from one key: a block from another source mid-transfer gets
  * 4.08 Request Entity Incomplete and never reaches the handler. */
 static void key_change_incomplete(struct cell *cx)
@@ -131,7 +96,7 @@ static void key_change_incomplete(struct cell *cx)
     size_t len = encode_block1(cx, 0x4101, 0, true, buf, sizeof buf);
     CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
                   "errno of block 0");
-    const struct coap_msg *continued = answer(cx, &peer, 0x4101);
+    const struct coap_msg *continued = peer_answer(cx, &peer, 0x4101);
     CX_EXPECT_INT(cx, continued->code, COAP_CONTINUE, "answer to block 0");
     /* The 2.31 names the block it acknowledges (RFC 7959 §2.3). */
     const struct coap_option *echo = coap_msg_find_option(continued, COAP_OPT_BLOCK1, NULL);
@@ -141,13 +106,14 @@ static void key_change_incomplete(struct cell *cx)
     len = encode_block1(cx, 0x4102, 1, false, buf, sizeof buf);
     CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&other, (void *)&client, buf, len), 0,
                   "errno of block 1 from another port");
-    CX_EXPECT_INT(cx, answer_code(cx, &other, 0x4102), COAP_REQUEST_ENTITY_INCOMPLETE,
+    CX_EXPECT_INT(cx, peer_answer_code(cx, &other, 0x4102), COAP_REQUEST_ENTITY_INCOMPLETE,
                   "answer to a block from another key");
     CX_EXPECT_INT(cx, iut_served_count(ep), 0, "requests served for an incomplete body");
     len = encode_block1(cx, 0x4103, 1, false, buf, sizeof buf);
     CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
                   "errno of block 1");
-    CX_EXPECT_INT(cx, answer_code(cx, &peer, 0x4103), COAP_CHANGED, "answer to the last block");
+    CX_EXPECT_INT(cx, peer_answer_code(cx, &peer, 0x4103), COAP_CHANGED,
+                  "answer to the last block");
     CX_EXPECT(cx, cell_wait_served(cx, ep, 1), "the whole body was never served");
     CX_EXPECT_INT(cx, iut_served_count(ep), 1, "requests served for the whole body");
     CX_EXPECT_INT(cx, iut_served(ep, 0)->payload_len, 2048, "bytes of the body served");
@@ -165,7 +131,7 @@ static void reserved_block_size(struct cell *cx)
     size_t len = encode_block1_szx(cx, 0x4201, 0, true, 7, buf, sizeof buf);
     CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
                   "errno of the block with SZX 7");
-    CX_EXPECT_INT(cx, answer_code(cx, &peer, 0x4201), COAP_BAD_REQUEST,
+    CX_EXPECT_INT(cx, peer_answer_code(cx, &peer, 0x4201), COAP_BAD_REQUEST,
                   "answer to a Block1 with the reserved SZX 7");
     CX_EXPECT_INT(cx, iut_served_count(ep), 0, "requests served for a reserved block size");
 }

@@ -172,3 +172,37 @@ int expect_open_refused(struct cell *cx, const struct coapmx_transport_config *c
     cell_observe(cx, what, "%s %s", coapmx_err_name(err.code), cell_errno_name(err.sys_errno));
     return err.sys_errno;
 }
+
+struct answer_goal {
+    struct cell *cx;
+    const struct sockaddr_storage *to;
+    uint16_t mid;
+    const struct wire_datagram *found;
+};
+
+static bool peer_answer_found(void *arg)
+{
+    struct answer_goal *g = arg;
+    struct wire_filter f = WIRE_FILTER_ANY;
+    f.dst = (const struct sockaddr *)g->to;
+    f.coap_type = COAP_ACK;
+    const struct wire_capture *cap = cell_wire(g->cx);
+    for (size_t i = 0; (g->found = wire_find(cap, &f, i)) != NULL; i++)
+        if (g->found->coap.mid == g->mid)
+            return true;
+    return false;
+}
+
+/* The IUT's answer to the peer's datagram with this MID (waiting for it). */
+const struct coap_msg *peer_answer(struct cell *cx, const struct sockaddr_storage *to, uint16_t mid)
+{
+    struct answer_goal g = {.cx = cx, .to = to, .mid = mid};
+    if (!cell_wait(cx, peer_answer_found, &g, cell_reaction_ms(cx)))
+        cell_fail(cx, "no answer with MID 0x%04x on the wire", mid);
+    return &g.found->coap;
+}
+
+uint8_t peer_answer_code(struct cell *cx, const struct sockaddr_storage *to, uint16_t mid)
+{
+    return peer_answer(cx, to, mid)->code;
+}

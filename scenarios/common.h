@@ -17,6 +17,11 @@ uint16_t wire_src_port(const struct wire_datagram *dg);
 size_t encode_bare(struct cell *cx, enum coap_type type, uint8_t code, uint16_t mid,
                    const char *token, uint8_t *buf, size_t cap);
 /* The client's address and port as the peer sees it, from its first request. */
+/* The IUT's ACK to the peer's datagram with this MID, sent to `to` (waiting for it; the cell
+ * fails without one), and its code. */
+const struct coap_msg *peer_answer(struct cell *cx, const struct sockaddr_storage *to,
+                                   uint16_t mid);
+uint8_t peer_answer_code(struct cell *cx, const struct sockaddr_storage *to, uint16_t mid);
 void client_seen_by_peer(struct cell *cx, struct sockaddr_storage *client,
                          struct sockaddr_storage *peer);
 /* Whether a datagram's Uri-Path is `path`. */

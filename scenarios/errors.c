@@ -53,6 +53,33 @@ static void malformed_dropped(struct cell *cx)
                   "non-CoAP datagrams on the wire");
 }
 
+/* E11: options whose delta and length need the 16-bit extension (RFC 7252 §3.1): a GET with an
+ * elective option 2052 of 300 bytes after its Uri-Path is decoded and served like any other. */
+static void long_option_served(struct cell *cx)
+{
+    struct iut_endpoint *ep = cell_client(cx);
+    cell_get(cx, ep, 0, "hello");
+    struct sockaddr_storage client, peer;
+    client_seen_by_peer(cx, &client, &peer);
+    static uint8_t value[300];
+    memset(value, 'o', sizeof value);
+    struct coap_msg m;
+    coap_msg_init(&m, COAP_CON, COAP_GET, 0x4301);
+    coap_msg_set_token(&m, (const uint8_t *)"lo", 2);
+    coap_msg_add_option(&m, COAP_OPT_URI_PATH, "long", 4);
+    coap_msg_add_option(&m, 2052, value, sizeof value); /* elective: even, and unknown */
+    uint8_t buf[512];
+    size_t len = 0;
+    CX_EXPECT(cx, coap_encode(&m, buf, sizeof buf, &len) == COAP_OK, "cannot encode the request");
+    CX_EXPECT_INT(cx, buf[4 + 2 + 1 + 4], 14 << 4 | 14, "option header (16-bit delta and length)");
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
+                  "errno of the request");
+    const struct coap_msg *reply = peer_answer(cx, &peer, 0x4301);
+    CX_EXPECT_INT(cx, reply->code, COAP_CONTENT, "answer to a GET with a 300-byte option");
+    CX_EXPECT(cx, cell_wait_served(cx, ep, 1), "the request was never served");
+    CX_EXPECT_STR(cx, iut_served(ep, 0)->path, "long", "path served");
+}
+
 struct outcome {
     bool called;
     struct coapmx_error err;
@@ -394,4 +421,12 @@ const struct scenario scenario_e6b = {
     .traffic = true,
     .run = shutdown_from_callbacks,
     .not_applicable = unless_callbacks_in_process,
+};
+const struct scenario scenario_e11 = {
+    .id = "E11-long-option",
+    .title = "a request with 16-bit extended option delta and length is decoded and served",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = long_option_served,
+    .not_applicable = unless_serves_on_client,
 };
