@@ -58,6 +58,7 @@ extern const struct scenario scenario_e8b;
 extern const struct scenario scenario_e9;
 extern const struct scenario scenario_e10;
 extern const struct scenario scenario_e11;
+extern const struct scenario scenario_e12;
 
 /* clang-format off */
 static const struct scenario *const items[] = {
@@ -117,6 +118,7 @@ static const struct scenario *const items[] = {
     &scenario_e9,
     &scenario_e10,
     &scenario_e11,
+    &scenario_e12,
 };
 /* clang-format on */
 

@@ -53,8 +53,35 @@ static void malformed_dropped(struct cell *cx)
                   "non-CoAP datagrams on the wire");
 }
 
+/* Encodes m and sends it from the peer to the IUT's client socket. */
+static void peer_sends(struct cell *cx, const struct sockaddr_storage *peer,
+                       const struct sockaddr_storage *client, const struct coap_msg *m)
+{
+    uint8_t buf[512];
+    size_t len = 0;
+    CX_EXPECT(cx, coap_encode(m, buf, sizeof buf, &len) == COAP_OK, "cannot encode a request");
+    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)peer, (void *)client, buf, len), 0,
+                  "errno of the request");
+}
+
+/* A GET from the peer: Uri-Path, then an empty option (0: none) as the datagram's last bytes. */
+static void peer_gets(struct cell *cx, enum coap_type type, uint16_t mid, const char *token,
+                      const char *path, uint16_t last_option)
+{
+    struct sockaddr_storage client, peer;
+    client_seen_by_peer(cx, &client, &peer);
+    struct coap_msg m;
+    coap_msg_init(&m, type, COAP_GET, mid);
+    coap_msg_set_token(&m, (const uint8_t *)token, strlen(token));
+    coap_msg_add_option(&m, COAP_OPT_URI_PATH, path, strlen(path));
+    if (last_option != 0)
+        coap_msg_add_option(&m, last_option, NULL, 0);
+    peer_sends(cx, &peer, &client, &m);
+}
+
 /* E11: options whose delta and length need the 16-bit extension (RFC 7252 §3.1): a GET with an
- * elective option 2052 of 300 bytes after its Uri-Path is decoded and served like any other. */
+ * elective option 2052 of 300 bytes after its Uri-Path, and an empty elective 65000 whose
+ * 16-bit delta ends the datagram, is decoded and served like any other. */
 static void long_option_served(struct cell *cx)
 {
     struct iut_endpoint *ep = cell_client(cx);
@@ -68,16 +95,61 @@ static void long_option_served(struct cell *cx)
     coap_msg_set_token(&m, (const uint8_t *)"lo", 2);
     coap_msg_add_option(&m, COAP_OPT_URI_PATH, "long", 4);
     coap_msg_add_option(&m, 2052, value, sizeof value); /* elective: even, and unknown */
-    uint8_t buf[512];
-    size_t len = 0;
-    CX_EXPECT(cx, coap_encode(&m, buf, sizeof buf, &len) == COAP_OK, "cannot encode the request");
-    CX_EXPECT_INT(cx, buf[4 + 2 + 1 + 4], 14 << 4 | 14, "option header (16-bit delta and length)");
-    CX_EXPECT_INT(cx, cell_peer_send(cx, (void *)&peer, (void *)&client, buf, len), 0,
-                  "errno of the request");
+    coap_msg_add_option(&m, 65000, NULL, 0);
+    peer_sends(cx, &peer, &client, &m);
     const struct coap_msg *reply = peer_answer(cx, &peer, 0x4301);
     CX_EXPECT_INT(cx, reply->code, COAP_CONTENT, "answer to a GET with a 300-byte option");
     CX_EXPECT(cx, cell_wait_served(cx, ep, 1), "the request was never served");
     CX_EXPECT_STR(cx, iut_served(ep, 0)->path, "long", "path served");
+}
+
+/* The IUT's answer to the peer's request with this MID, which must echo its token. */
+static uint8_t answer_code(struct cell *cx, const struct sockaddr_storage *peer, uint16_t mid,
+                           const char *token)
+{
+    const struct coap_msg *reply = peer_answer(cx, peer, mid);
+    CX_EXPECT(
+        cx, reply->token_len == strlen(token) && memcmp(reply->token, token, reply->token_len) == 0,
+        "the answer to MID 0x%04x carries a token of %u bytes, not the request's %zu (\"%s\")", mid,
+        reply->token_len, strlen(token), token);
+    return reply->code;
+}
+
+/* E12 (RFC 7252 §5.4.1): a request with a critical option the server does not know (61 with
+ * an 8-bit delta, 65001 with a 16-bit one, each empty and last) is not served: a CON gets 4.02
+ * Bad Option, a NON is rejected. An unknown elective one (62) is ignored: that GET is served.
+ * Every answer echoes its request's token (0, 1 and 8 bytes, §5.3.1). */
+static void critical_option_refused(struct cell *cx)
+{
+    struct iut_endpoint *ep = cell_client(cx);
+    cell_get(cx, ep, 0, "hello");
+    struct sockaddr_storage client, peer;
+    client_seen_by_peer(cx, &client, &peer);
+    static const struct {
+        uint16_t option;
+        const char *token;
+    } critical[] = {{61, ""}, {65001, "c"}};
+    for (size_t i = 0; i < 2; i++) {
+        uint16_t mid = (uint16_t)(0x4c01 + i);
+        peer_gets(cx, COAP_CON, mid, critical[i].token, "bad-option", critical[i].option);
+        char code[16];
+        uint8_t got = answer_code(cx, &peer, mid, critical[i].token);
+        CX_EXPECT(cx, got == COAP_BAD_OPTION,
+                  "answer to a CON with critical option %u: %s, not 4.02", critical[i].option,
+                  coap_code_str(got, code, sizeof code));
+    }
+    peer_gets(cx, COAP_NON, 0x4c03, "non", "bad-option", 61);
+    /* The last request is answered after the NON is handled: one socket, in order. */
+    peer_gets(cx, COAP_CON, 0x4c04, "elective", "elective", 62);
+    CX_EXPECT_INT(cx, answer_code(cx, &peer, 0x4c04, "elective"), COAP_CONTENT,
+                  "answer to a GET with the unknown elective option 62");
+    CX_EXPECT(cx, cell_wait_served(cx, ep, 1), "the request was never served");
+    CX_EXPECT_INT(cx, iut_served_count(ep), 1, "requests served");
+    CX_EXPECT_STR(cx, iut_served(ep, 0)->path, "elective", "path served");
+    struct wire_filter answers = WIRE_FILTER_ANY;
+    answers.dst = (const struct sockaddr *)&peer;
+    answers.coap_code = COAP_CONTENT;
+    CX_EXPECT_INT(cx, wire_count(cell_wire(cx), &answers), 1, "2.05 answers to the peer");
 }
 
 struct outcome {
@@ -428,5 +500,14 @@ const struct scenario scenario_e11 = {
     .kinds = KINDS("v4", "v6"),
     .traffic = true,
     .run = long_option_served,
+    .not_applicable = unless_serves_on_client,
+};
+
+const struct scenario scenario_e12 = {
+    .id = "E12-critical-option",
+    .title = "a request with an unknown critical option is not served: 4.02 for a CON",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = critical_option_refused,
     .not_applicable = unless_serves_on_client,
 };

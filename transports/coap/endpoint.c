@@ -685,11 +685,44 @@ static bool serve_block1(struct coapmx_endpoint *ep, const struct coapmx_message
     return true;
 }
 
+/* The critical options (odd numbers) this server acts on. The Uri-Host and Uri-Port of any
+ * name are taken as its own. */
+static bool is_unrecognised_critical(uint16_t number)
+{
+    switch (number) {
+    case COAP_OPT_URI_HOST:
+    case COAP_OPT_URI_PORT:
+    case COAP_OPT_URI_PATH:
+    case COAP_OPT_URI_QUERY:
+    case COAP_OPT_BLOCK2:
+    case COAP_OPT_BLOCK1:
+        return false;
+    default:
+        return number % 2 == 1;
+    }
+}
+
+/* RFC 7252 §5.4.1: a request with a critical option the server does not know is not served:
+ * a CON gets 4.02 Bad Option, a NON is rejected (ignored). */
+static bool refused_bad_option(struct coapmx_endpoint *ep, const struct coapmx_message *m)
+{
+    for (size_t i = 0; i < m->msg.option_count; i++) {
+        if (!is_unrecognised_critical(m->msg.options[i].number))
+            continue;
+        if (m->msg.type == COAP_CON) {
+            struct coapmx_reply bad = {.code = COAP_BAD_OPTION};
+            send_reply(ep, m, &bad, NULL);
+        }
+        return true;
+    }
+    return false;
+}
+
 static void handle_request(struct coapmx_endpoint *ep, const struct coapmx_message *m)
 {
     if (m->msg.type != COAP_CON && m->msg.type != COAP_NON)
         return; /* requests in ACK or RST are ignored (RFC 7252 §4.2, §4.3) */
-    if (answered_duplicate(ep, m) || serve_block1(ep, m))
+    if (answered_duplicate(ep, m) || refused_bad_option(ep, m) || serve_block1(ep, m))
         return;
     struct coapmx_reply reply = {.code = COAP_NOT_FOUND};
     if (ep->config.handler != NULL)
