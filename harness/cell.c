@@ -21,6 +21,7 @@
 #include "../transports/addr.h"
 #include "artifacts.h"
 #include "main.h"
+#include "wirefmt.h"
 
 #define CELL_MAX_MESSAGES   64
 #define CELL_WAIT_MS        10000 /* a request on loopback answers in well under a millisecond */

@@ -16,6 +16,7 @@
 #include "peer.h"
 #include "runner.h"
 #include "spec.h"
+#include "wirefmt.h"
 
 static const char usage[] =
     "usage: coapmx <command> [options]\n"

@@ -22,8 +22,6 @@
 #define coap_uint_encode      coapmx_oracle_coap_uint_encode
 #define coap_msg_join_options coapmx_oracle_coap_msg_join_options
 #define coap_type_name        coapmx_oracle_coap_type_name
-#define coap_code_str         coapmx_oracle_coap_code_str
-#define coap_option_name      coapmx_oracle_coap_option_name
 
 /* transports/addr.h */
 #define coapmx_is_ip_literal         coapmx_oracle_is_ip_literal

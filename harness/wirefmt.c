@@ -217,3 +217,58 @@ void wire_write_markup(FILE *f, const char *text, size_t max_chars, bool ascii_o
         }
     }
 }
+
+const char *coap_code_str(uint8_t code, char *buf, size_t cap)
+{
+    static const char *const methods[] = {
+        "EMPTY", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH",
+    };
+    if (buf == NULL || cap == 0)
+        return buf;
+    if (code < sizeof methods / sizeof methods[0])
+        snprintf(buf, cap, "%s", methods[code]);
+    else
+        snprintf(buf, cap, "%u.%02u", (unsigned)COAP_CODE_CLASS(code),
+                 (unsigned)COAP_CODE_DETAIL(code));
+    return buf;
+}
+
+const char *coap_option_name(uint16_t number)
+{
+    static const struct {
+        uint16_t number;
+        const char *name;
+    } names[] = {
+        {COAP_OPT_IF_MATCH, "If-Match"},
+        {COAP_OPT_URI_HOST, "Uri-Host"},
+        {COAP_OPT_ETAG, "ETag"},
+        {COAP_OPT_IF_NONE_MATCH, "If-None-Match"},
+        {COAP_OPT_OBSERVE, "Observe"},
+        {COAP_OPT_URI_PORT, "Uri-Port"},
+        {COAP_OPT_LOCATION_PATH, "Location-Path"},
+        {COAP_OPT_OSCORE, "OSCORE"},
+        {COAP_OPT_URI_PATH, "Uri-Path"},
+        {COAP_OPT_CONTENT_FORMAT, "Content-Format"},
+        {COAP_OPT_MAX_AGE, "Max-Age"},
+        {COAP_OPT_URI_QUERY, "Uri-Query"},
+        {COAP_OPT_HOP_LIMIT, "Hop-Limit"},
+        {COAP_OPT_ACCEPT, "Accept"},
+        {COAP_OPT_Q_BLOCK1, "Q-Block1"},
+        {COAP_OPT_LOCATION_QUERY, "Location-Query"},
+        {COAP_OPT_EDHOC, "EDHOC"},
+        {COAP_OPT_BLOCK2, "Block2"},
+        {COAP_OPT_BLOCK1, "Block1"},
+        {COAP_OPT_SIZE2, "Size2"},
+        {COAP_OPT_Q_BLOCK2, "Q-Block2"},
+        {COAP_OPT_PROXY_URI, "Proxy-Uri"},
+        {COAP_OPT_PROXY_SCHEME, "Proxy-Scheme"},
+        {COAP_OPT_SIZE1, "Size1"},
+        {COAP_OPT_ECHO, "Echo"},
+        {COAP_OPT_NO_RESPONSE, "No-Response"},
+        {COAP_OPT_REQUEST_TAG, "Request-Tag"},
+    };
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (names[i].number == number)
+            return names[i].name;
+    return NULL;
+}

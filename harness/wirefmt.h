@@ -54,4 +54,9 @@ enum wire_option_format {
 /* The format to show opt in: opaque when the option is unknown or its value does not fit. */
 enum wire_option_format wire_option_format(const struct coap_option *opt);
 
+/* Names for printing CoAP, the harness's alone (the stack under test never prints a code). */
+/* "GET", "2.05" ... into buf (at least 8 bytes); returns buf. */
+const char *coap_code_str(uint8_t code, char *buf, size_t cap);
+const char *coap_option_name(uint16_t number); /* "Uri-Path", or NULL if unknown */
+
 #endif

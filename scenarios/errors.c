@@ -1,5 +1,6 @@
 /* Bad input and shutdown (rows E4-E6). */
 #include "common.h"
+#include "../harness/wirefmt.h"
 
 #include <errno.h>
 #include <fcntl.h>

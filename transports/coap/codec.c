@@ -1,7 +1,6 @@
 /* RFC 7252 §3 message format: parsing and encoding without allocation. */
 #include "codec.h"
 
-#include <stdio.h>
 #include <string.h>
 
 #define COAP_VERSION      1
@@ -208,40 +207,29 @@ static uint8_t *write_option(uint8_t *p, uint32_t delta, const struct coap_optio
     return p + opt->length;
 }
 
-/* Insertion sort: stable, so repeated options (Uri-Path segments) keep their order. */
-static void sort_options(struct coap_option *opts, size_t count)
-{
-    for (size_t i = 1; i < count; i++) {
-        struct coap_option moving = opts[i];
-        size_t j = i;
-        while (j > 0 && opts[j - 1].number > moving.number) {
-            opts[j] = opts[j - 1];
-            j--;
-        }
-        opts[j] = moving;
-    }
-}
-
 static bool message_is_encodable(const struct coap_msg *msg)
 {
     if ((unsigned)msg->type > COAP_RST || msg->token_len > COAP_TOKEN_MAX)
         return false;
     if (msg->option_count > COAP_OPTIONS_MAX)
         return false;
+    /* Ascending, as coap_msg_add_option and coap_parse leave them: a descending pair would
+     * need a negative delta. */
     for (size_t i = 0; i < msg->option_count; i++)
-        if (msg->options[i].length > 0 && msg->options[i].value == NULL)
+        if ((msg->options[i].length > 0 && msg->options[i].value == NULL) ||
+            (i > 0 && msg->options[i].number < msg->options[i - 1].number))
             return false;
     return msg->payload_len == 0 || msg->payload != NULL;
 }
 
-static size_t encoded_size(const struct coap_msg *msg, const struct coap_option *sorted)
+static size_t encoded_size(const struct coap_msg *msg)
 {
     size_t size = COAP_HEADER_SIZE + msg->token_len;
     uint32_t previous = 0;
 
     for (size_t i = 0; i < msg->option_count; i++) {
-        size += option_encoded_size(sorted[i].number - previous, sorted[i].length);
-        previous = sorted[i].number;
+        size += option_encoded_size(msg->options[i].number - previous, msg->options[i].length);
+        previous = msg->options[i].number;
     }
     if (msg->payload_len > 0) {
         if (msg->payload_len > SIZE_MAX - size - 1)
@@ -251,8 +239,7 @@ static size_t encoded_size(const struct coap_msg *msg, const struct coap_option 
     return size;
 }
 
-static void write_message(const struct coap_msg *msg, const struct coap_option *sorted,
-                          uint8_t *buf)
+static void write_message(const struct coap_msg *msg, uint8_t *buf)
 {
     uint8_t *p = buf;
     uint32_t previous = 0;
@@ -266,8 +253,8 @@ static void write_message(const struct coap_msg *msg, const struct coap_option *
     p += msg->token_len;
 
     for (size_t i = 0; i < msg->option_count; i++) {
-        p = write_option(p, sorted[i].number - previous, &sorted[i]);
-        previous = sorted[i].number;
+        p = write_option(p, msg->options[i].number - previous, &msg->options[i]);
+        previous = msg->options[i].number;
     }
     if (msg->payload_len > 0) {
         *p++ = PAYLOAD_MARKER;
@@ -282,19 +269,14 @@ enum coap_status coap_encode(const struct coap_msg *msg, uint8_t *buf, size_t ca
     if (!message_is_encodable(msg))
         return COAP_ERR_BAD_ARGUMENT;
 
-    struct coap_option sorted[COAP_OPTIONS_MAX];
-    if (msg->option_count > 0)
-        memcpy(sorted, msg->options, msg->option_count * sizeof sorted[0]);
-    sort_options(sorted, msg->option_count);
-
-    size_t size = encoded_size(msg, sorted);
+    size_t size = encoded_size(msg);
     if (size == SIZE_MAX)
         return COAP_ERR_BAD_ARGUMENT;
     /* The required size is reported even on failure so callers can size a retry. */
     *out_len = size;
     if (size > cap)
         return COAP_ERR_NO_SPACE;
-    write_message(msg, sorted, buf);
+    write_message(msg, buf);
     return COAP_OK;
 }
 
@@ -413,59 +395,4 @@ const char *coap_type_name(enum coap_type type)
     if ((unsigned)type > COAP_RST)
         return "???";
     return names[type];
-}
-
-const char *coap_code_str(uint8_t code, char *buf, size_t cap)
-{
-    static const char *const methods[] = {
-        "EMPTY", "GET", "POST", "PUT", "DELETE", "FETCH", "PATCH", "iPATCH",
-    };
-    if (buf == NULL || cap == 0)
-        return buf;
-    if (code < sizeof methods / sizeof methods[0])
-        snprintf(buf, cap, "%s", methods[code]);
-    else
-        snprintf(buf, cap, "%u.%02u", (unsigned)COAP_CODE_CLASS(code),
-                 (unsigned)COAP_CODE_DETAIL(code));
-    return buf;
-}
-
-const char *coap_option_name(uint16_t number)
-{
-    static const struct {
-        uint16_t number;
-        const char *name;
-    } names[] = {
-        {COAP_OPT_IF_MATCH, "If-Match"},
-        {COAP_OPT_URI_HOST, "Uri-Host"},
-        {COAP_OPT_ETAG, "ETag"},
-        {COAP_OPT_IF_NONE_MATCH, "If-None-Match"},
-        {COAP_OPT_OBSERVE, "Observe"},
-        {COAP_OPT_URI_PORT, "Uri-Port"},
-        {COAP_OPT_LOCATION_PATH, "Location-Path"},
-        {COAP_OPT_OSCORE, "OSCORE"},
-        {COAP_OPT_URI_PATH, "Uri-Path"},
-        {COAP_OPT_CONTENT_FORMAT, "Content-Format"},
-        {COAP_OPT_MAX_AGE, "Max-Age"},
-        {COAP_OPT_URI_QUERY, "Uri-Query"},
-        {COAP_OPT_HOP_LIMIT, "Hop-Limit"},
-        {COAP_OPT_ACCEPT, "Accept"},
-        {COAP_OPT_Q_BLOCK1, "Q-Block1"},
-        {COAP_OPT_LOCATION_QUERY, "Location-Query"},
-        {COAP_OPT_EDHOC, "EDHOC"},
-        {COAP_OPT_BLOCK2, "Block2"},
-        {COAP_OPT_BLOCK1, "Block1"},
-        {COAP_OPT_SIZE2, "Size2"},
-        {COAP_OPT_Q_BLOCK2, "Q-Block2"},
-        {COAP_OPT_PROXY_URI, "Proxy-Uri"},
-        {COAP_OPT_PROXY_SCHEME, "Proxy-Scheme"},
-        {COAP_OPT_SIZE1, "Size1"},
-        {COAP_OPT_ECHO, "Echo"},
-        {COAP_OPT_NO_RESPONSE, "No-Response"},
-        {COAP_OPT_REQUEST_TAG, "Request-Tag"},
-    };
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-        if (names[i].number == number)
-            return names[i].name;
-    return NULL;
 }

@@ -108,7 +108,8 @@ const char *coap_status_str(enum coap_status status);
 
 enum coap_status coap_parse(const uint8_t *buf, size_t len, struct coap_msg *out);
 
-/* Options are sorted (stable) by number before encoding; *out_len receives the size. */
+/* Options must be in ascending order, as coap_msg_add_option keeps them (else
+ * COAP_ERR_BAD_ARGUMENT); *out_len receives the size. */
 enum coap_status coap_encode(const struct coap_msg *msg, uint8_t *buf, size_t cap, size_t *out_len);
 
 void coap_msg_init(struct coap_msg *msg, enum coap_type type, uint8_t code, uint16_t mid);
@@ -129,8 +130,5 @@ size_t coap_msg_join_options(const struct coap_msg *msg, uint16_t number, char s
                              size_t cap);
 
 const char *coap_type_name(enum coap_type type); /* "CON", "NON", "ACK", "RST" */
-/* "GET", "2.05" ... into buf (at least 8 bytes); returns buf. */
-const char *coap_code_str(uint8_t code, char *buf, size_t cap);
-const char *coap_option_name(uint16_t number); /* "Uri-Path", or NULL if unknown */
 
 #endif

@@ -9,6 +9,7 @@
 
 #include "transports/coap/codec.h"
 #include "transports/tests/fuzz.h"
+#include "harness/wirefmt.h"
 
 /* Every helper a receiver applies to a parsed message; the results only feed a checksum so
  * nothing is optimised away. */
