@@ -74,7 +74,9 @@ uint32_t block_of(const struct wire_datagram *dg, uint16_t number)
 }
 
 /* Requests to `path` at the peer, in order; all must leave from one source port (the key is
- * kept for the whole transfer). Writes each one's block option value. */
+ * kept for the whole transfer), each block option in its shortest form (RFC 7252 §3.2: a uint
+ * in as few bytes as possible; leading zeros would hide a wrong length). Writes each one's
+ * block option value. */
 size_t block_requests(struct cell *cx, const struct wire_capture *cap, const char *path,
                       uint16_t option, uint32_t *values, size_t max)
 {
@@ -87,6 +89,11 @@ size_t block_requests(struct cell *cx, const struct wire_capture *cap, const cha
         if (n == 0)
             port = wire_src_port(dg);
         CX_EXPECT_INT(cx, wire_src_port(dg), port, "source port of a block request");
+        const struct coap_option *o = coap_msg_find_option(&dg->coap, option, NULL);
+        uint8_t shortest[4];
+        if (o != NULL)
+            CX_EXPECT_INT(cx, o->length, coap_uint_encode(coap_option_uint(o), shortest),
+                          "bytes of a block option");
         values[n++] = block_of(dg, option);
     }
     return n;
