@@ -10,7 +10,9 @@ unrenamed=$(nm -g --defined-only "$oracle" | awk 'NF == 3 && $3 !~ /^coapmx_orac
 judged=$(nm -g --defined-only "$stack" |
   awk '/^(codec|addr)\.c\.o:$/ { on = 1; next } /:$/ { on = 0 } on && NF == 3 { print $3 }' | sort -u)
 [ -n "$judged" ] || { echo "no symbols of codec.c.o or addr.c.o in $stack"; exit 1; }
-called=$(nm -u "$@" | awk 'NF == 2 { print $2 }' | sort -u)
+# iut_inproc.c.o is exempt: the driver of our transports, it reads requests as their
+# application would, with the stack's codec (CMakeLists.txt).
+called=$(nm -u "$@" | awk '/:$/ { member = $1 } member != "iut_inproc.c.o:" && NF == 2 { print $2 }' | sort -u)
 shared=$(comm -12 <(echo "$judged") <(echo "$called"))
 [ -z "$shared" ] || { echo "the harness calls the stack's own (add to harness/oracle.h): $shared"; exit 1; }
 echo "oracle: $(nm -g --defined-only "$oracle" | awk 'NF == 3' | wc -l) symbols, all renamed; the harness calls none of the stack's $(echo "$judged" | wc -l)"
