@@ -32,7 +32,7 @@
 #define PEER_PORT_V6_ONLY 5698 /* open on the peer's IPv6 address only */
 /* Malformed datagrams, sent in two bursts: socket_wrapper's AF_UNIX datagram queue holds about
  * ten, and a sender blocked on a full queue would stall the cell waiting for the peer. */
-#define PEER_JUNK_COUNT      13
+#define PEER_JUNK_COUNT      14
 #define PEER_OVERSIZE_BYTES  2000
 #define PEER_BIG_BYTES       8192  /* over aiocoap's 4096-byte receive buffer */
 #define PEER_BLOCKWISE_BYTES 10240 /* /big10k, served in Block2 blocks */
