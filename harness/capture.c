@@ -10,6 +10,7 @@
 #include "../transports/addr.h"
 #include "dissect.h"
 #include "pcapfile.h"
+#include "wirefmt.h"
 
 #define STORAGE_CHUNK_SIZE 65536
 #define PRINT_LINE_SIZE    512

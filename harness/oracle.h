@@ -31,7 +31,6 @@
 #define coapmx_sockaddr_to_mapped    coapmx_oracle_sockaddr_to_mapped
 #define coapmx_sockaddr_unmap        coapmx_oracle_sockaddr_unmap
 #define coapmx_sockaddr_len          coapmx_oracle_sockaddr_len
-#define coapmx_sockaddr_same_ip      coapmx_oracle_sockaddr_same_ip
 #define coapmx_sockaddr_port         coapmx_oracle_sockaddr_port
 #define coapmx_sockaddr_host         coapmx_oracle_sockaddr_host
 #define coapmx_hostinfo_format       coapmx_oracle_hostinfo_format

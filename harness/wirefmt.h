@@ -59,4 +59,7 @@ enum wire_option_format wire_option_format(const struct coap_option *opt);
 const char *coap_code_str(uint8_t code, char *buf, size_t cap);
 const char *coap_option_name(uint16_t number); /* "Uri-Path", or NULL if unknown */
 
+/* Same family and IP address; ports are not compared (the harness's filters alone). */
+bool coapmx_sockaddr_same_ip(const struct sockaddr *a, const struct sockaddr *b);
+
 #endif

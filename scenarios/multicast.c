@@ -2,6 +2,7 @@
 #include "common.h"
 
 #include "../transports/addr.h"
+#include "../harness/wirefmt.h"
 
 static void expect_multicast_refusal(struct cell *cx, const struct coapmx_error *err)
 {

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 
 #include "../transports/addr.h"
+#include "../harness/wirefmt.h"
 
 static void sockets_before_first_request(struct cell *cx)
 {

@@ -30,8 +30,6 @@ bool coapmx_sockaddr_is_v4mapped(const struct sockaddr *sa);
 void coapmx_sockaddr_to_mapped(const struct sockaddr_in *in, struct sockaddr_in6 *out);
 void coapmx_sockaddr_unmap(const struct sockaddr_in6 *in, struct sockaddr_in *out);
 socklen_t coapmx_sockaddr_len(const struct sockaddr *sa);
-/* Same family and IP address; ports are not compared. */
-bool coapmx_sockaddr_same_ip(const struct sockaddr *a, const struct sockaddr *b);
 uint16_t coapmx_sockaddr_port(const struct sockaddr *sa);
 
 /* Host part: "1.2.3.4" or "fd00::1" (no brackets). mapped_as_dotted prints v4-mapped as v4. */

@@ -23,6 +23,7 @@
 #include "harness/lane.h"
 #include "harness/netlink.h"
 #include "transports/addr.h"
+#include "harness/wirefmt.h"
 
 #define INSTANCE   "0x0"
 #define EXTRA_ADDR "198.51.100.99"

@@ -11,6 +11,7 @@
 
 #include "transports/addr.h"
 #include "transports/coap/endpoint.h"
+#include "harness/wirefmt.h"
 
 static void literals_are_recognised(void **state)
 {
