@@ -5,7 +5,8 @@
 set -euo pipefail
 stack=$1 oracle=$2
 shift 2
-unrenamed=$(nm -g --defined-only "$oracle" | awk 'NF == 3 && $3 !~ /^coapmx_oracle_/ { print $3 }')
+# (AddressSanitizer adds an __odr_asan.NAME indicator beside each global variable.)
+unrenamed=$(nm -g --defined-only "$oracle" | awk 'NF == 3 && $3 !~ /^(__odr_asan\.)?coapmx_oracle_/ { print $3 }')
 [ -z "$unrenamed" ] || { echo "not renamed in harness/oracle.h: $unrenamed"; exit 1; }
 judged=$(nm -g --defined-only "$stack" |
   awk '/^(codec|addr)\.c\.o:$/ { on = 1; next } /:$/ { on = 0 } on && NF == 3 { print $3 }' | sort -u)
