@@ -55,7 +55,7 @@ static const struct bool_field bool_fields[] = {
     {"icmp-errors", offsetof(struct coapmx_profile, icmp_errors), false},
     {"binds-explicitly", offsetof(struct coapmx_profile, binds_explicitly), false},
     {"binds-names", offsetof(struct coapmx_profile, binds_names), false},
-    {"hostinfo", offsetof(struct coapmx_profile, hostinfo_names), false},
+    {"hostinfo", offsetof(struct iut_caps, hostinfo), true},
     {"introspection", offsetof(struct iut_caps, introspection), true},
     {"serves-on-client", offsetof(struct iut_caps, serves_on_client), true},
     {"settable-buffer", offsetof(struct iut_caps, settable_buffer), true},
@@ -298,7 +298,10 @@ const struct iut_info *const *iut_all(const struct coapmx_registry *registry, si
                                            .settable_pool = true,
                                            .relay = true,
                                            .bad_settings = true,
-                                           .descriptor_limit = true};
+                                           .descriptor_limit = true,
+                                           /* struct coapmx_remote has a hostinfo: the
+                                            * transport interface asks for one */
+                                           .hostinfo = true};
             all_infos[all_count++] = info;
         }
         size_t external = load_external();

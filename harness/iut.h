@@ -25,6 +25,9 @@ struct iut_caps {
     bool relay;            /* relays single blocks of a transfer with its remote held (B3) */
     bool bad_settings;     /* refuses bad protocol settings at open (E8) */
     bool descriptor_limit; /* runs in the cell's process, which a scenario can starve (E9) */
+    /* N4: it names remotes as hostinfo itself (host[:port], 5683 left out), not only by address
+     * and port (which the harness then spells as hostinfo). A driver's events are held to it. */
+    bool hostinfo;
 };
 
 #define IUT_NAME_MAX     48

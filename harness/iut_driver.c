@@ -394,13 +394,22 @@ static int read_hex(const char *hex, uint8_t *out, size_t cap, size_t *len)
 }
 
 /* An address object {"hostinfo", "address", "port"}: hostinfo as the stack spells it, or (for a
- * stack without hostinfo) formed from the address and port it reports. */
-static int read_address(const struct json *a, char *hostinfo, size_t cap,
+ * stack without hostinfo) formed from the address and port it reports. Which of the two it is
+ * must be what the PICS claims ("hostinfo"): a claim the events contradict would make N4 n/a
+ * for a stack that has the notion, or judge a harness-made spelling as the stack's. */
+static int read_address(struct iut *iut, const struct json *a, char *hostinfo, size_t cap,
                         struct sockaddr_storage *addr)
 {
     const char *native = json_str(a, "hostinfo", NULL), *address = json_str(a, "address", NULL);
     double port = json_num(a, "port", -1);
     memset(addr, 0, sizeof *addr);
+    if (a != NULL && (native != NULL) != iut->info->caps.hostinfo) {
+        trouble(iut, "says hostinfo = %s in its PICS, but named a remote %s%.300s",
+                iut->info->caps.hostinfo ? "yes" : "no",
+                native != NULL ? "as hostinfo " : "without a hostinfo",
+                native != NULL ? native : "");
+        return -1;
+    }
     if (address != NULL && port >= 0 && port <= 65535)
         coapmx_sockaddr_from_literal(address, (uint16_t)port, addr);
     if (native != NULL)
@@ -458,7 +467,7 @@ static void on_response(struct iut *iut, const struct json *ev)
     if (parse_code(json_str(ev, "code", NULL), &code) != 0 || type < 0 ||
         read_hex(json_str(ev, "payload_hex", ""), payload, sizeof payload - 64, &payload_len) !=
             0 ||
-        read_address(json_get(ev, "remote"), m->remote.hostinfo, sizeof m->remote.hostinfo,
+        read_address(iut, json_get(ev, "remote"), m->remote.hostinfo, sizeof m->remote.hostinfo,
                      &m->remote.addr) != 0 ||
         (block2 != NULL &&
          (block2->type != JSON_NUMBER || block2->number < 0 || block2->number >= (1u << 24)))) {
@@ -480,7 +489,7 @@ static void on_response(struct iut *iut, const struct json *ev)
     m->remote.is_multicast = json_bool(json_get(ev, "remote"), "multicast", false);
     struct sockaddr_storage local;
     if (json_get(ev, "local") == NULL ||
-        read_address(json_get(ev, "local"), m->remote.hostinfo_local,
+        read_address(iut, json_get(ev, "local"), m->remote.hostinfo_local,
                      sizeof m->remote.hostinfo_local, &local) != 0)
         m->remote.hostinfo_local[0] = '\0';
     bool group = json_bool(ev, "group", false);
@@ -541,7 +550,7 @@ static void on_served(struct iut *iut, const struct json *ev)
         if (strcmp(method, methods[i]) == 0)
             s.method = i;
     if (type < 0 || s.method == 0 ||
-        read_address(json_get(ev, "peer"), s.peer, sizeof s.peer, &addr) != 0) {
+        read_address(iut, json_get(ev, "peer"), s.peer, sizeof s.peer, &addr) != 0) {
         trouble(iut, "reported a served request without a valid type, method or peer");
         return;
     }
@@ -551,7 +560,7 @@ static void on_served(struct iut *iut, const struct json *ev)
     s.payload_len = (size_t)json_num(ev, "payload_len", 0);
     s.multicast_locally = json_bool(ev, "multicast", false);
     if (json_get(ev, "local") != NULL &&
-        read_address(json_get(ev, "local"), s.local, sizeof s.local, &addr) != 0)
+        read_address(iut, json_get(ev, "local"), s.local, sizeof s.local, &addr) != 0)
         s.local[0] = '\0';
     iut_note_served(ep, &s);
 }

@@ -14,7 +14,7 @@ static void blockwise_transfers(struct cell *cx)
     CX_EXPECT_INT(cx, down->msg.payload_len, PEER_BLOCKWISE_BYTES, "bytes downloaded");
     for (size_t i = 0; i < down->msg.payload_len; i++)
         CX_EXPECT(cx, down->msg.payload[i] == PEER_PATTERN(i), "downloaded byte %zu is wrong", i);
-    if (cell_profile(cx)->hostinfo_names) { /* the whole response is named like any other */
+    if (cell_caps(cx)->hostinfo) { /* the whole response is named like any other */
         char expected[COAPMX_HOSTINFO_MAX];
         cell_expected_hostinfo(cx, 0, expected, sizeof expected);
         CX_EXPECT_STR(cx, down->remote.hostinfo, expected, "remote of the reassembled download");

@@ -127,9 +127,9 @@ const struct scenario scenario_n3 = {
 };
 static const char *unless_hostinfo(const struct iut_info *iut)
 {
-    return iut->profile.hostinfo_names ? NULL
-                                       : "names remotes by address and port, not as hostinfo: "
-                                         "there is no port to leave out";
+    return iut->caps.hostinfo ? NULL
+                              : "names remotes by address and port, not as hostinfo: "
+                                "there is no port to leave out";
 }
 
 const struct scenario scenario_n4 = {

@@ -431,9 +431,12 @@ static void peer_asks(struct cell *cx, const struct sockaddr_storage *from,
               "request %zu from %s was not answered", answers, "the peer");
 }
 
+#define MANY_REQUESTS 300
+
 /* L2: a duplicate CON is answered again from the cache, byte for byte ("served <n>" counts
- * what really was served); after EXCHANGE_LIFETIME the same MID is a new request; the same MID
- * from another host is another request. */
+ * what really was served); the same MID from another host is another request; after many
+ * requests the newest is still deduplicated; after EXCHANGE_LIFETIME the same MID is a new
+ * request. */
 static void deduplication(struct cell *cx)
 {
     struct sockaddr_storage client, peer;
@@ -455,7 +458,22 @@ static void deduplication(struct cell *cx)
         CX_EXPECT_INT(cx, iut_served_count(ep), 2,
                       "requests served after the same MID from another host");
     }
-    size_t before = iut_served_count(ep);
+    /* More requests than a bounded cache holds (ours: 256): each is served, and the newest
+     * entry stays, so a duplicate of the last is answered from the cache again. */
+    size_t before = iut_served_count(ep), acks = 2;
+    uint16_t mid = 0x8000;
+    for (size_t i = 0; i < MANY_REQUESTS; i++, mid++) {
+        len = encode_bare(cx, COAP_CON, COAP_GET, mid, "dup", req, sizeof req);
+        peer_asks(cx, &peer, &client, req, len, ++acks);
+    }
+    peer_asks(cx, &peer, &client, req, len, ++acks);
+    CX_EXPECT_INT(cx, iut_served_count(ep), before + MANY_REQUESTS,
+                  "requests served of the many new ones and the last one's duplicate");
+    CX_EXPECT_INT(cx,
+                  answers_with_mid(cx, cell_wire(cx), (void *)&peer, (uint16_t)(mid - 1), &first),
+                  2, "byte-identical answers to the last request and its duplicate");
+    before = iut_served_count(ep);
+    len = encode_bare(cx, COAP_CON, COAP_GET, 0x7171, "dup", req, sizeof req);
     uint64_t lifetime = cell_protocol(cx)->exchange_lifetime_ms;
     if (cell_iut(cx)->speedup * 10000ull < lifetime && cell_iut(cx)->ops == NULL) {
         /* A stack with a long fixed lifetime: the cell's time bound comes first. */
@@ -463,7 +481,7 @@ static void deduplication(struct cell *cx)
         return;
     }
     cell_advance(cx, lifetime + cell_time_slack_ms(cx));
-    peer_asks(cx, &peer, &client, req, len, 3);
+    peer_asks(cx, &peer, &client, req, len, ++acks);
     CX_EXPECT_INT(cx, iut_served_count(ep), before + 1, "requests served after EXCHANGE_LIFETIME");
 }
 

@@ -67,7 +67,6 @@ static const struct coapmx_profile simple6_profile = {
     .icmp_errors = true,
     .binds_explicitly = false,
     .binds_names = false,
-    .hostinfo_names = true,
 };
 
 static struct peer_socket *find_by_key(struct simple6 *s, const char *host, uint16_t port)

@@ -53,7 +53,6 @@ static const struct coapmx_profile sss_profile = {
     .icmp_errors = false,
     .binds_explicitly = true,
     .binds_names = true,
-    .hostinfo_names = true,
 };
 
 static const char *family_name(int family)

@@ -68,9 +68,6 @@ struct coapmx_profile {
     /* S6: the any-address is refused, so every open names its address, a client's too. */
     bool binds_explicitly;
     bool binds_names; /* E8, N6: the bind address may be a host name */
-    /* N4: remotes are named as hostinfo (host[:port], 5683 left out), not only by address and
-     * port (which the harness then spells as hostinfo itself). */
-    bool hostinfo_names;
 };
 
 /* ---- remotes ---- */

@@ -54,7 +54,6 @@ static const struct coapmx_profile udp6_profile = {
     .icmp_errors = true,
     .binds_explicitly = false,
     .binds_names = false,
-    .hostinfo_names = true,
 };
 
 /* Everything reaches the socket as AF_INET6; IPv4 becomes ::ffff:a.b.c.d. */

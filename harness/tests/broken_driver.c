@@ -63,6 +63,14 @@ static void misbehave(long long id)
         ok(id, "");
         printf("{\"event\":\"response\",\"request\":%lld,\"code\":\"9.99\"}\n", id);
         fflush(stdout);
+    } else if (strcmp(mode, "broken-hostinfo") == 0) {
+        /* Its PICS (libcoap's) says hostinfo = no; the event names the remote as hostinfo. */
+        ok(id, "");
+        printf("{\"event\":\"response\",\"request\":%lld,\"code\":\"2.05\",\"type\":\"ACK\","
+               "\"payload_hex\":\"\",\"remote\":{\"hostinfo\":\"v4.test\",\"address\":"
+               "\"127.0.0.1\",\"port\":5683}}\n",
+               id);
+        fflush(stdout);
     } else {
         ok(id, ""); /* broken-linger and others: accept, and never answer */
     }

@@ -2,10 +2,11 @@
 # Drivers that misbehave (broken_driver.c) make clear cell failures that name the IUT and what
 # its driver did, never a hang or a harness crash: garbage on stdout, a crash mid-cell, silence,
 # an exit with a request pending, a reply with another IUT's name, an event with a bad code, a
-# driver that ignores quit, and bytes that are no text. Two more get through their scenario and
-# leave something behind, which the end of every cell catches: a datagram sent once the
-# driver's clock is moved on, and a socket kept after every endpoint is closed. Every report stays valid UTF-8 (and
-# junit.xml valid XML), and no driver process or network namespace outlives its cell.
+# remote named otherwise than its PICS claims, a driver that ignores quit, and bytes that are no
+# text. Two more get through their scenario and leave something behind, which the end of every
+# cell catches: a datagram sent once the driver's clock is moved on, and a socket kept after
+# every endpoint is closed. Every report stays valid UTF-8 (and junit.xml valid XML), and no
+# driver process or network namespace outlives its cell.
 set -euo pipefail
 coapmx=$1
 broken=$2
@@ -20,6 +21,7 @@ declare -A says=(
   [broken-exit-pending]="exited with status 0 with 1 request pending"
   [broken-lies]="does not list broken-lies among the IUTs it drives"
   [broken-wrong-event]="sent a response without a valid code"
+  [broken-hostinfo]="says hostinfo = no in its PICS, but named a remote as hostinfo v4.test"
   [broken-linger]="did not answer 'quit' within"
   [broken-bytes]='\\xff\\xfe bad \\x01\\x1b[31m' # as cells.tsv escapes the backslashes
   [leftover-late]="a datagram left the IUT once its clock was moved"
