@@ -14,10 +14,11 @@ struct iut_socket;
 
 struct lane {
     const char *name;
-    const char *client_ifname, *peer_ifname; /* NULL: no real interfaces (no live capture) */
-    const char *peer_v4, *peer_v6;           /* the reference peer */
-    const char *stranger_v4, *stranger_v6;   /* a host the transport never addressed */
-    const char *client_v4, *client_v6;       /* where the transport under test lives */
+    /* NULL: no real interfaces (no live capture, no frames to count: linkframes.h) */
+    const char *client_ifname, *peer_ifname;
+    const char *peer_v4, *peer_v6;         /* the reference peer */
+    const char *stranger_v4, *stranger_v6; /* a host the transport never addressed */
+    const char *client_v4, *client_v6;     /* where the transport under test lives */
     /* Link-local IPv6 addresses of the peer and the client (NULL: the lane has none). */
     const char *peer_v6_link, *client_v6_link;
     const char *hosts_file; /* fixtures/, for nss_wrapper */
@@ -26,8 +27,8 @@ struct lane {
     bool has_icmp;
     /* A second bind to an address and port in use fails with EADDRINUSE. */
     bool has_exclusive_bind;
-    /* Real time a cell's virtual clock waits before each jump, once the peer has delivered
-     * all it has, for what may still be inside the kernel (loop.h). */
+    /* Real time a cell's virtual clock waits before each jump, once nothing is on its way
+     * (cell_peer_sync), for an arrival to reach its socket (loop.h). */
     int idle_grace_ms;
     /* The peer's capture is the only one: both ends see one link (cell_local_wire reads it). */
     bool shared_capture;

@@ -36,14 +36,23 @@ static bool netns_available(const struct lane *lane, char *why, size_t why_cap)
     return true;
 }
 
-/* One end of the link: loopback up, the link up, its addresses, a route for IPv4 groups (IPv6
- * multicast routes come with the link). */
-static int configure_end(const char *ifname, const char *const *addresses)
+/* Fixed, locally administered hardware addresses, so that each end knows the other's. */
+static const unsigned char client_mac[6] = {0x02, 0x63, 0x6d, 0x78, 0x00, 0x20};
+static const unsigned char peer_mac[6] = {0x02, 0x63, 0x6d, 0x78, 0x00, 0x10};
+
+/* One end of the link: loopback up, the link up, its addresses, the other end's addresses as
+ * permanent neighbours, a route for IPv4 groups (IPv6 multicast routes come with the link).
+ * With no address resolution, a datagram leaves the moment it is sent, and no cell waits on
+ * (or counts, linkframes.h) ARP or neighbour discovery under way. */
+static int configure_end(const char *ifname, const char *const *addresses,
+                         const char *const *neighbours, const unsigned char *neighbour_mac)
 {
     struct nl *nl = nl_open();
     int rc = nl == NULL || nl_link_up(nl, "lo") || nl_link_up(nl, ifname) ? -1 : 0;
     for (size_t i = 0; rc == 0 && addresses[i] != NULL; i++)
         rc = nl_addr_add(nl, ifname, addresses[i], strchr(addresses[i], ':') ? 64 : 24);
+    for (size_t i = 0; rc == 0 && neighbours[i] != NULL; i++)
+        rc = nl_neigh_add(nl, ifname, neighbours[i], neighbour_mac);
     if (rc == 0)
         rc = nl_route_add(nl, ifname, "224.0.0.0", 4);
     nl_close(nl);
@@ -70,15 +79,19 @@ static int netns_enter_cell(const struct lane *lane, const char *scratch, const 
     const char *const peer_addresses[] = {lane->peer_v4,     lane->stranger_v4,  lane->peer_v6,
                                           lane->stranger_v6, lane->peer_v6_link, NULL};
     struct nl *nl = nl_open();
-    int rc = client < 0 || nl == NULL || nl_veth_add(nl, CLIENT_IF, PEER_IF, peer) ? -1 : 0;
+    int rc =
+        client < 0 || nl == NULL || nl_veth_add(nl, CLIENT_IF, client_mac, PEER_IF, peer_mac, peer)
+            ? -1
+            : 0;
     nl_close(nl);
     if (rc == 0)
-        rc = configure_end(CLIENT_IF, client_addresses);
+        rc = configure_end(CLIENT_IF, client_addresses, peer_addresses, peer_mac);
     if (rc == 0)
-        rc =
-            nl_netns_enter(peer) || configure_end(PEER_IF, peer_addresses) || nl_netns_enter(client)
-                ? -1
-                : 0;
+        rc = nl_netns_enter(peer) ||
+                     configure_end(PEER_IF, peer_addresses, client_addresses, client_mac) ||
+                     nl_netns_enter(client)
+                 ? -1
+                 : 0;
     if (client >= 0)
         close(client);
     char fd_text[16];
@@ -149,8 +162,9 @@ const struct lane lane_netns = {
     .has_dualstack = true,
     .has_icmp = true,
     .has_exclusive_bind = true,
-    /* A veth hands packets to softirq processing, which runs late under load: an ICMP error
-     * or a datagram can still be on its way when the peer has sent everything. */
+    /* A veth hands frames on in softirq processing, which runs late under load: the cell counts
+     * them at both ends until none is under way (linkframes.h); this is for the moment between
+     * a frame's count and its arrival in a socket. */
     .idle_grace_ms = 5,
     .shared_capture = true,
     .available = netns_available,

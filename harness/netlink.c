@@ -6,6 +6,7 @@
 #include <libmnl/libmnl.h>
 #include <linux/if_addr.h>
 #include <linux/if_link.h>
+#include <linux/neighbour.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
@@ -112,12 +113,14 @@ static int index_of(const char *ifname)
     return (int)index;
 }
 
-int nl_veth_add(struct nl *nl, const char *name, const char *peer_name, int peer_netns_fd)
+int nl_veth_add(struct nl *nl, const char *name, const unsigned char mac[6], const char *peer_name,
+                const unsigned char peer_mac[6], int peer_netns_fd)
 {
     struct nlmsghdr *nlh = start(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
     struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
     ifi->ifi_family = AF_UNSPEC;
     mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+    mnl_attr_put(nlh, IFLA_ADDRESS, 6, mac);
     struct nlattr *linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
     mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "veth");
     struct nlattr *data = mnl_attr_nest_start(nlh, IFLA_INFO_DATA);
@@ -127,6 +130,7 @@ int nl_veth_add(struct nl *nl, const char *name, const char *peer_name, int peer
     memset(peer_ifi, 0, sizeof *peer_ifi);
     nlh->nlmsg_len += MNL_ALIGN(sizeof *peer_ifi);
     mnl_attr_put_strz(nlh, IFLA_IFNAME, peer_name);
+    mnl_attr_put(nlh, IFLA_ADDRESS, 6, peer_mac);
     mnl_attr_put_u32(nlh, IFLA_NET_NS_FD, (uint32_t)peer_netns_fd);
     mnl_attr_nest_end(nlh, peer);
     mnl_attr_nest_end(nlh, data);
@@ -180,6 +184,22 @@ int nl_addr_add(struct nl *nl, const char *ifname, const char *literal, unsigned
     mnl_attr_put(nlh, IFA_LOCAL, (size_t)len, bytes);
     mnl_attr_put(nlh, IFA_ADDRESS, (size_t)len, bytes);
     return transact(nl, nlh, "cannot add the address", literal);
+}
+
+int nl_neigh_add(struct nl *nl, const char *ifname, const char *literal, const unsigned char mac[6])
+{
+    unsigned char bytes[16];
+    int family, len = parse_address(literal, &family, bytes), index = index_of(ifname);
+    if (len < 0 || index < 0)
+        return -1;
+    struct nlmsghdr *nlh = start(nl, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL);
+    struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof *ndm);
+    ndm->ndm_family = (unsigned char)family;
+    ndm->ndm_ifindex = index;
+    ndm->ndm_state = NUD_PERMANENT;
+    mnl_attr_put(nlh, NDA_DST, (size_t)len, bytes);
+    mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
+    return transact(nl, nlh, "cannot add the neighbour", literal);
 }
 
 int nl_route_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix)

@@ -18,11 +18,17 @@ int nl_netns_enter(int netns_fd);
 struct nl *nl_open(void);
 void nl_close(struct nl *nl);
 
-/* A veth pair: `name` here, `peer_name` in the namespace of `peer_netns_fd`. */
-int nl_veth_add(struct nl *nl, const char *name, const char *peer_name, int peer_netns_fd);
+/* A veth pair: `name` here with hardware address `mac`, `peer_name` with `peer_mac` in the
+ * namespace of `peer_netns_fd`. */
+int nl_veth_add(struct nl *nl, const char *name, const unsigned char mac[6], const char *peer_name,
+                const unsigned char peer_mac[6], int peer_netns_fd);
 int nl_link_up(struct nl *nl, const char *ifname);
 /* An address literal with its prefix length on ifname, without duplicate address detection. */
 int nl_addr_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix);
+/* A permanent neighbour entry on ifname: the address literal is at hardware address mac, and
+ * no ARP or neighbour solicitation is ever sent for it. */
+int nl_neigh_add(struct nl *nl, const char *ifname, const char *literal,
+                 const unsigned char mac[6]);
 /* A directly connected route to literal/prefix through ifname. */
 int nl_route_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix);
 

@@ -15,7 +15,9 @@
 #include "../transports/addr.h"
 #include "../transports/transport.h"
 #include "../transports/coap/codec.h"
+#include "linkframes.h"
 #include "pcapfile.h"
+#include "report.h"
 
 #define PEER_MAX_SOCKETS   16
 #define PEER_IDLE_LIMIT_MS 120000 /* the cell died without saying quit */
@@ -55,6 +57,7 @@ struct peer {
     int capture; /* a packet socket on the peer's link, or -1 */
     struct pcapfile_writer capture_file;
     char capture_trouble[128]; /* what went wrong with the capture, reported at the next sync */
+    struct link_count link;    /* the counted frames the capture saw (linkframes.h) */
 };
 
 /* Malformed datagrams, one per class the codec rejects (E5). */
@@ -301,23 +304,6 @@ static void handle_datagram(struct peer *p, struct peer_socket *ps)
     }
 }
 
-/* "udp or icmp or icmp6", as libpcap's filter says it (the loader skips anything else). */
-static bool carries_udp_or_icmp(const uint8_t *frame, size_t len)
-{
-    if (len < ETHER_HDR_LEN)
-        return false;
-    uint16_t type = (uint16_t)(frame[12] << 8 | frame[13]);
-    if (type == ETHERTYPE_IP)
-        return len >= ETHER_HDR_LEN + 20 && (frame[23] == IPPROTO_UDP || frame[23] == IPPROTO_ICMP);
-    if (type != ETHERTYPE_IPV6 || len < ETHER_HDR_LEN + 40)
-        return false;
-    /* a fragment's header says what it is a piece of (the 2000-byte answer of E4 is one) */
-    uint8_t next = frame[20];
-    if (next == IPPROTO_FRAGMENT && len >= ETHER_HDR_LEN + 48)
-        next = frame[ETHER_HDR_LEN + 40];
-    return next == IPPROTO_UDP || next == IPPROTO_ICMPV6;
-}
-
 /* Writes every frame the packet socket holds, with the kernel's time of it. */
 static void capture_flush(struct peer *p)
 {
@@ -330,7 +316,10 @@ static void capture_flush(struct peer *p)
             char bytes[CMSG_SPACE(sizeof(struct timespec))];
         } control;
         struct iovec iov = {.iov_base = frame, .iov_len = sizeof frame};
-        struct msghdr msg = {.msg_iov = &iov,
+        struct sockaddr_ll from = {0};
+        struct msghdr msg = {.msg_name = &from,
+                             .msg_namelen = sizeof from,
+                             .msg_iov = &iov,
                              .msg_iovlen = 1,
                              .msg_control = control.bytes,
                              .msg_controllen = sizeof control.bytes};
@@ -344,7 +333,9 @@ static void capture_flush(struct peer *p)
         else
             clock_gettime(CLOCK_REALTIME, &ts);
         uint32_t caplen = (size_t)n < sizeof frame ? (uint32_t)n : (uint32_t)sizeof frame;
-        if (carries_udp_or_icmp(frame, caplen) &&
+        link_count_frame(&p->link, frame, caplen, from.sll_pkttype);
+        /* "udp or icmp or icmp6", as libpcap's filter says it (the loader skips anything else) */
+        if (link_frame_kind(frame, caplen) != LINK_FRAME_OTHER &&
             pcapfile_write(&p->capture_file, &ts, frame, caplen, (uint32_t)n) != 0)
             snprintf(p->capture_trouble, sizeof p->capture_trouble, "cannot write the capture: %s",
                      strerror(errno));
@@ -459,6 +450,33 @@ static int set_behaviour(struct peer *p, const char *what)
     return 0;
 }
 
+/* sync [RECEIVED LIMIT_MS]: handles everything that has arrived, first waiting (up to LIMIT_MS)
+ * until the capture has seen RECEIVED counted frames arrive: what the cell's side has sent so
+ * far. Replies with the capture's counts, "ok RECEIVED SENT". */
+static void command_sync(struct peer *p, const char *args)
+{
+    unsigned long long expected = 0;
+    int limit_ms = 0;
+    (void)sscanf(args, "%llu %d", &expected, &limit_ms); /* plain "sync": wait for nothing */
+    double deadline = cell_clock_ms() + limit_ms;
+    drain(p);
+    while (p->capture >= 0 && p->link.received < expected) {
+        int left = (int)(deadline - cell_clock_ms());
+        struct pollfd pfd = {.fd = p->capture, .events = POLLIN};
+        if (left <= 0 || (poll(&pfd, 1, left) < 0 && errno != EINTR))
+            break;
+        drain(p);
+    }
+    /* The capture sees a frame just before its socket does: serve what came with the last. */
+    drain(p);
+    /* A capture with a hole cannot vouch for the wire: the cell must not trust it. */
+    if (p->capture_trouble[0] != '\0')
+        say(p, "err %d %s", EIO, p->capture_trouble);
+    else
+        say(p, "ok %llu %llu", (unsigned long long)p->link.received,
+            (unsigned long long)p->link.sent);
+}
+
 /* Returns false on quit or when the cell went away. */
 static bool handle_control(struct peer *p)
 {
@@ -476,12 +494,7 @@ static bool handle_control(struct peer *p)
     if (strncmp(line, "send ", 5) == 0) {
         command_send(p, line + 5);
     } else if (strncmp(line, "sync", 4) == 0) {
-        drain(p);
-        /* A capture with a hole cannot vouch for the wire: the cell must not trust it. */
-        if (p->capture_trouble[0] != '\0')
-            say(p, "err %d %s", EIO, p->capture_trouble);
-        else
-            say(p, "ok");
+        command_sync(p, line + 4);
     } else if (strncmp(line, "behave ", 7) == 0) {
         say(p, set_behaviour(p, line + 7) == 0 ? "ok" : "err 22 unknown behaviour");
     } else if (strncmp(line, "quit", 4) == 0) {

@@ -27,6 +27,8 @@
 
 #define INSTANCE   "0x0"
 #define EXTRA_ADDR "198.51.100.99"
+#define UNKNOWN_V4 "198.51.100.98" /* on the link, but no static neighbour: resolution starts */
+#define UNKNOWN_V6 "fd53:6d78::98"
 #define EXTRA_NET  "203.0.113.0"
 #define GROUP_HEX  "BB0100E0" /* 224.0.1.187 as /proc/net/igmp writes it */
 
@@ -72,16 +74,24 @@ static int lines_of(const char *path, const char *needle)
     return f == NULL ? -1 : n;
 }
 
+struct neighbour_count {
+    bool permanent; /* count the lane's static entries, or those someone's traffic made */
+    int count;
+};
+
 static int count_neighbour(const struct nlmsghdr *nlh, void *data)
 {
     const struct ndmsg *nd = mnl_nlmsg_get_payload(nlh);
-    (*(int *)data) += !(nd->ndm_state & NUD_NOARP);
+    struct neighbour_count *c = data;
+    if (!(nd->ndm_state & NUD_NOARP))
+        c->count += c->permanent == ((nd->ndm_state & NUD_PERMANENT) != 0);
     return MNL_CB_OK;
 }
 
-/* Neighbour entries of a family that someone's traffic made, in the calling thread's namespace
- * (not the multicast mappings a link gets when it comes up, such as ff02::16 for MLD). */
-static int neighbours(int family)
+/* Neighbour entries of a family in the calling thread's namespace, the lane's permanent ones or
+ * those someone's traffic made (never the multicast mappings a link gets when it comes up, such
+ * as ff02::16 for MLD). */
+static int neighbours(int family, bool permanent)
 {
     struct mnl_socket *sock = mnl_socket_open(NETLINK_ROUTE);
     char buf[8192];
@@ -90,17 +100,29 @@ static int neighbours(int family)
     nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
     struct ndmsg *nd = mnl_nlmsg_put_extra_header(nlh, sizeof *nd);
     nd->ndm_family = (unsigned char)family;
-    int count = 0, rc = -1;
+    struct neighbour_count c = {.permanent = permanent};
+    int rc = -1;
     if (sock != NULL && mnl_socket_bind(sock, 0, MNL_SOCKET_AUTOPID) == 0 &&
         mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) >= 0) {
         ssize_t n;
         while ((n = mnl_socket_recvfrom(sock, buf, sizeof buf)) > 0 &&
-               (rc = mnl_cb_run(buf, (size_t)n, 0, 0, count_neighbour, &count)) > 0)
+               (rc = mnl_cb_run(buf, (size_t)n, 0, 0, count_neighbour, &c)) > 0)
             ;
     }
     if (sock != NULL)
         mnl_socket_close(sock);
-    return rc < 0 ? -1 : count;
+    return rc < 0 ? -1 : c.count;
+}
+
+/* The transport's side knows the peer's and the stranger's addresses of each family. */
+static int static_neighbours(int family)
+{
+    const char *v4[] = {lane->peer_v4, lane->stranger_v4};
+    const char *v6[] = {lane->peer_v6, lane->stranger_v6, lane->peer_v6_link};
+    int n = 0;
+    for (size_t i = 0; i < (family == AF_INET ? 2u : 3u); i++)
+        n += (family == AF_INET ? v4[i] : v6[i]) != NULL;
+    return n;
 }
 
 /* The previous cell: leaves everything behind, as a crashing one would. */
@@ -118,10 +140,11 @@ static void dirty_cell(void)
     inet_pton(AF_INET, "224.0.1.187", &m.imr_multiaddr);
     if (setsockopt(member, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) != 0)
         _exit(92);
-    /* A send makes a neighbour entry at once (incomplete until the peer's namespace answers). */
-    send_to(AF_INET, lane->peer_v4);
-    send_to(AF_INET6, lane->peer_v6);
-    if (lines_of("/proc/self/net/arp", NULL) < 2 || neighbours(AF_INET6) < 1)
+    /* A send to an address without a static entry makes a neighbour entry at once (incomplete,
+     * as nobody answers). */
+    send_to(AF_INET, UNKNOWN_V4);
+    send_to(AF_INET6, UNKNOWN_V6);
+    if (neighbours(AF_INET, false) < 1 || neighbours(AF_INET6, false) < 1)
         _exit(93);
     _exit(0); /* everything is in place; leave without cleaning up */
 }
@@ -152,9 +175,11 @@ static void clean_cell(void)
         _exit(11); /* the port is still taken */
     if (lines_of("/proc/self/net/igmp", GROUP_HEX) != 0)
         _exit(12); /* still a member of the group */
-    if (lines_of("/proc/self/net/arp", NULL) != 1 || neighbours(AF_INET) != 0 ||
-        neighbours(AF_INET6) != 0)
-        _exit(13); /* neighbour entries */
+    if (lines_of("/proc/self/net/arp", NULL) != 1 + static_neighbours(AF_INET) ||
+        neighbours(AF_INET, false) != 0 || neighbours(AF_INET6, false) != 0 ||
+        neighbours(AF_INET, true) != static_neighbours(AF_INET) ||
+        neighbours(AF_INET6, true) != static_neighbours(AF_INET6))
+        _exit(13); /* neighbour entries other than the lane's own */
     if (has_address(EXTRA_ADDR) || !has_address(lane->client_v4) || !has_address(lane->client_v6))
         _exit(14); /* not exactly the configured addresses */
     struct sockaddr_storage off_route;
