@@ -166,58 +166,68 @@ static int parse_address(const char *literal, int *family, unsigned char *bytes)
     return report("not an address literal:", literal);
 }
 
+/* An address literal and the interface a request puts it on. */
+struct on_link {
+    unsigned char bytes[16];
+    int family, len, index;
+};
+
+static int address_on(const char *ifname, const char *literal, struct on_link *a)
+{
+    a->len = parse_address(literal, &a->family, a->bytes);
+    a->index = index_of(ifname);
+    return a->len < 0 || a->index < 0 ? -1 : 0;
+}
+
 int nl_addr_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix)
 {
-    unsigned char bytes[16];
-    int family, len = parse_address(literal, &family, bytes), index = index_of(ifname);
-    if (len < 0 || index < 0)
+    struct on_link a;
+    if (address_on(ifname, literal, &a) != 0)
         return -1;
     struct nlmsghdr *nlh = start(nl, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL);
     struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof *ifa);
-    ifa->ifa_family = (unsigned char)family;
+    ifa->ifa_family = (unsigned char)a.family;
     ifa->ifa_prefixlen = (unsigned char)prefix;
     ifa->ifa_flags = IFA_F_NODAD | IFA_F_PERMANENT;
-    ifa->ifa_scope = family == AF_INET6 && bytes[0] == 0xfe && (bytes[1] & 0xc0) == 0x80
+    ifa->ifa_scope = a.family == AF_INET6 && a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80
                          ? RT_SCOPE_LINK
                          : RT_SCOPE_UNIVERSE;
-    ifa->ifa_index = (unsigned)index;
-    mnl_attr_put(nlh, IFA_LOCAL, (size_t)len, bytes);
-    mnl_attr_put(nlh, IFA_ADDRESS, (size_t)len, bytes);
+    ifa->ifa_index = (unsigned)a.index;
+    mnl_attr_put(nlh, IFA_LOCAL, (size_t)a.len, a.bytes);
+    mnl_attr_put(nlh, IFA_ADDRESS, (size_t)a.len, a.bytes);
     return transact(nl, nlh, "cannot add the address", literal);
 }
 
 int nl_neigh_add(struct nl *nl, const char *ifname, const char *literal, const unsigned char mac[6])
 {
-    unsigned char bytes[16];
-    int family, len = parse_address(literal, &family, bytes), index = index_of(ifname);
-    if (len < 0 || index < 0)
+    struct on_link a;
+    if (address_on(ifname, literal, &a) != 0)
         return -1;
     struct nlmsghdr *nlh = start(nl, RTM_NEWNEIGH, NLM_F_CREATE | NLM_F_EXCL);
     struct ndmsg *ndm = mnl_nlmsg_put_extra_header(nlh, sizeof *ndm);
-    ndm->ndm_family = (unsigned char)family;
-    ndm->ndm_ifindex = index;
+    ndm->ndm_family = (unsigned char)a.family;
+    ndm->ndm_ifindex = a.index;
     ndm->ndm_state = NUD_PERMANENT;
-    mnl_attr_put(nlh, NDA_DST, (size_t)len, bytes);
+    mnl_attr_put(nlh, NDA_DST, (size_t)a.len, a.bytes);
     mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
     return transact(nl, nlh, "cannot add the neighbour", literal);
 }
 
 int nl_route_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix)
 {
-    unsigned char bytes[16];
-    int family, len = parse_address(literal, &family, bytes), index = index_of(ifname);
-    if (len < 0 || index < 0)
+    struct on_link a;
+    if (address_on(ifname, literal, &a) != 0)
         return -1;
     struct nlmsghdr *nlh = start(nl, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL);
     struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
-    rtm->rtm_family = (unsigned char)family;
+    rtm->rtm_family = (unsigned char)a.family;
     rtm->rtm_dst_len = (unsigned char)prefix;
     rtm->rtm_table = RT_TABLE_MAIN;
     rtm->rtm_protocol = RTPROT_BOOT;
     rtm->rtm_scope = RT_SCOPE_LINK;
     rtm->rtm_type = RTN_UNICAST;
-    mnl_attr_put(nlh, RTA_DST, (size_t)len, bytes);
-    mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)index);
+    mnl_attr_put(nlh, RTA_DST, (size_t)a.len, a.bytes);
+    mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)a.index);
     return transact(nl, nlh, "cannot add the route to", literal);
 }
 
