@@ -233,9 +233,11 @@ struct reentry {
     int64_t ids[2]; /* requests the first failure's callback cancels (itself: a no-op) */
     int calls;
     enum coapmx_err first_error;
+    struct cell *cx;
+    int descriptors_after_shutdown; /* the IUT's, as the shutdown inside the callback returned */
 };
 
-/* A response callback that shuts its own endpoint down. */
+/* A response callback that shuts its own endpoint down, and counts what that left open. */
 static void shut_down_from_callback(void *arg, const struct coapmx_message *resp,
                                     const struct coapmx_error *err)
 {
@@ -244,6 +246,7 @@ static void shut_down_from_callback(void *arg, const struct coapmx_message *resp
     r->first_error = err ? err->code : COAPMX_OK;
     (void)resp;
     iut_shutdown(r->ep);
+    r->descriptors_after_shutdown = cell_iut_descriptors(r->cx);
 }
 
 /* A failure callback that cancels the other pending request, whichever fails first. */
@@ -270,13 +273,18 @@ static void shutdown_from_callbacks(struct cell *cx)
     cell_uri(cx, 0, "hello", uri, sizeof uri);
     cell_uri(cx, 0, "silent", silent, sizeof silent);
     struct coapmx_error err;
-    struct reentry r = {.ep = cell_client(cx)};
+    int fds_before = cell_iut_descriptors(cx);
+    struct reentry r = {.ep = cell_client(cx), .cx = cx};
     struct coapmx_request hello = {.type = COAP_CON, .method = COAP_GET, .uri = uri};
     CX_EXPECT(cx, iut_request(r.ep, &hello, shut_down_from_callback, &r, &err) > 0,
               "cannot start a request: %s", err.message);
     CX_EXPECT(cx, cell_run_until(cx, called, &r), "no response arrived");
     CX_EXPECT_INT(cx, r.first_error, COAPMX_OK, "error code of the response");
     CX_EXPECT_INT(cx, socket_count(r.ep), 0, "sockets after a shutdown from the response callback");
+    /* A shutdown releases the sockets as it returns, inside a callback too: the port is free
+     * at once, not when the stack's dispatch unwinds. */
+    CX_EXPECT_INT(cx, r.descriptors_after_shutdown, fds_before,
+                  "descriptors as a shutdown inside the response callback returned");
 
     struct reentry c = {.ep = cell_client(cx)};
     struct coapmx_request quiet = {.type = COAP_CON, .method = COAP_GET, .uri = silent};
