@@ -1163,8 +1163,14 @@ static int close_everything(void **state)
     }
     /* A kept log (a failure, --keep-pcaps) ends with its wire, decoded, to explain itself
      * without tshark; the log of a passing cell is thrown away. */
-    if (!cx->skipped && (cx->failed || getenv(CELL_KEEP_ENV) != NULL) && cx->peer_pid > 0)
+    if (!cx->skipped && (cx->failed || getenv(CELL_KEEP_ENV) != NULL) && cx->peer_pid > 0) {
         cell_dump_wire(cx, cell_wire(cx), "peer capture");
+        if (cx->link_tap >= 0)
+            printf("--- link: the transport's side sent %llu and received %llu datagrams and ICMP "
+                   "errors (%llu and %llu of them given up on)\n",
+                   (unsigned long long)cx->link.sent, (unsigned long long)cx->link.received,
+                   (unsigned long long)cx->stuck.sent, (unsigned long long)cx->stuck.received);
+    }
     if (cx->peer_wire_loaded)
         wire_capture_free(&cx->peer_wire);
     if (cx->local_wire_loaded)
