@@ -24,6 +24,7 @@
 #define CLIENT_IF   "cmx-c"
 #define PEER_IF     "cmx-p"
 #define PEER_FD_ENV "COAPMX_NETNS_PEER_FD"
+#define LINK_UP_MS  5000 /* the link watch of a loaded machine, and then some */
 
 static bool netns_available(const struct lane *lane, char *why, size_t why_cap)
 {
@@ -89,7 +90,8 @@ static int netns_enter_cell(const struct lane *lane, const char *scratch, const 
     if (rc == 0)
         rc = nl_netns_enter(peer) ||
                      configure_end(PEER_IF, peer_addresses, client_addresses, client_mac) ||
-                     nl_netns_enter(client)
+                     nl_link_wait_running(PEER_IF, LINK_UP_MS) || nl_netns_enter(client) ||
+                     nl_link_wait_running(CLIENT_IF, LINK_UP_MS)
                  ? -1
                  : 0;
     if (client >= 0)

@@ -10,6 +10,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
+#include <poll.h>
 #include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,6 +151,63 @@ int nl_link_up(struct nl *nl, const char *ifname)
     ifi->ifi_flags = IFF_UP;
     ifi->ifi_change = IFF_UP;
     return transact(nl, nlh, "cannot bring up", ifname);
+}
+
+struct running_goal {
+    int index;
+    bool running;
+};
+
+static int note_running(const struct nlmsghdr *nlh, void *data)
+{
+    struct running_goal *g = data;
+    const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+    if (nlh->nlmsg_type == RTM_NEWLINK && ifi->ifi_index == g->index)
+        g->running = (ifi->ifi_flags & IFF_RUNNING) != 0;
+    return MNL_CB_OK;
+}
+
+int nl_link_wait_running(const char *ifname, int timeout_ms)
+{
+    struct running_goal g = {.index = index_of(ifname)};
+    if (g.index < 0)
+        return -1;
+    /* Subscribed before asking, so that the change cannot fall between the answer and the
+     * wait. */
+    struct mnl_socket *sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
+    if (sock == NULL || mnl_socket_bind(sock, RTMGRP_LINK, MNL_SOCKET_AUTOPID) != 0) {
+        report("cannot watch the link", ifname);
+        if (sock != NULL)
+            mnl_socket_close(sock);
+        return -1;
+    }
+    char buf[8192];
+    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
+    nlh->nlmsg_type = RTM_GETLINK;
+    nlh->nlmsg_flags = NLM_F_REQUEST;
+    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = g.index;
+    struct timespec start, now;
+    clock_gettime(CLOCK_MONOTONIC, &start);
+    int left = timeout_ms;
+    bool failed = mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0;
+    while (!failed && !g.running && left > 0) {
+        struct pollfd pfd = {.fd = mnl_socket_get_fd(sock), .events = POLLIN};
+        if (poll(&pfd, 1, left) > 0) {
+            ssize_t n = mnl_socket_recvfrom(sock, buf, sizeof buf);
+            failed = n < 0 || mnl_cb_run(buf, (size_t)n, 0, 0, note_running, &g) < 0;
+        }
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        left = timeout_ms -
+               (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+    }
+    mnl_socket_close(sock);
+    if (g.running)
+        return 0;
+    if (!failed)
+        errno = ETIMEDOUT;
+    return report("the link did not start running", ifname);
 }
 
 static int parse_address(const char *literal, int *family, unsigned char *bytes)

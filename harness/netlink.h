@@ -23,6 +23,10 @@ void nl_close(struct nl *nl);
 int nl_veth_add(struct nl *nl, const char *name, const unsigned char mac[6], const char *peer_name,
                 const unsigned char peer_mac[6], int peer_netns_fd);
 int nl_link_up(struct nl *nl, const char *ifname);
+/* Waits (up to timeout_ms) until ifname is running: the kernel's link watch has seen its carrier
+ * and given it a queue. Until then every frame it is asked to send is dropped without a word
+ * (the noop queue discipline), and the link watch runs late on a loaded machine. */
+int nl_link_wait_running(const char *ifname, int timeout_ms);
 /* An address literal with its prefix length on ifname, without duplicate address detection. */
 int nl_addr_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix);
 /* A permanent neighbour entry on ifname: the address literal is at hardware address mac, and
