@@ -60,6 +60,17 @@ static int configure_end(const char *ifname, const char *const *addresses,
     return rc;
 }
 
+/* The kernel finishes setting an end up in its work queues, which a loaded machine runs late:
+ * the link gets its queue (until then every frame sent is dropped without an error) and each
+ * IPv6 address its local route (until then a datagram to it is dropped on arrival). */
+static int end_ready(const char *ifname, const char *const *addresses)
+{
+    return nl_link_wait_running(ifname, LINK_UP_MS) ||
+                   nl_addr_wait_local(ifname, addresses, LINK_UP_MS)
+               ? -1
+               : 0;
+}
+
 /* In the runner's child: a fresh namespace for the cell, and one for its peer whose descriptor
  * the cell's processes inherit (the only reference to it). */
 static int netns_enter_cell(const struct lane *lane, const char *scratch, const char *local_pcap,
@@ -90,8 +101,8 @@ static int netns_enter_cell(const struct lane *lane, const char *scratch, const 
     if (rc == 0)
         rc = nl_netns_enter(peer) ||
                      configure_end(PEER_IF, peer_addresses, client_addresses, client_mac) ||
-                     nl_link_wait_running(PEER_IF, LINK_UP_MS) || nl_netns_enter(client) ||
-                     nl_link_wait_running(CLIENT_IF, LINK_UP_MS)
+                     end_ready(PEER_IF, peer_addresses) || nl_netns_enter(client) ||
+                     end_ready(CLIENT_IF, client_addresses)
                  ? -1
                  : 0;
     if (client >= 0)

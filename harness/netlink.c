@@ -92,7 +92,8 @@ static struct nlmsghdr *start(struct nl *nl, uint16_t type, uint16_t flags)
 }
 
 /* Sends the request and waits for the kernel's acknowledgement. */
-static int transact(struct nl *nl, struct nlmsghdr *nlh, const char *what, const char *detail)
+static int transact(struct nl *nl, struct nlmsghdr *nlh, mnl_cb_t answer, void *data,
+                    const char *what, const char *detail)
 {
     if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0)
         return report(what, detail);
@@ -101,7 +102,7 @@ static int transact(struct nl *nl, struct nlmsghdr *nlh, const char *what, const
         ssize_t n = mnl_socket_recvfrom(nl->sock, nl->buf, sizeof nl->buf);
         if (n < 0)
             return report(what, detail);
-        rc = mnl_cb_run(nl->buf, (size_t)n, nl->seq, nl->portid, NULL, NULL);
+        rc = mnl_cb_run(nl->buf, (size_t)n, nl->seq, nl->portid, answer, data);
     } while (rc == MNL_CB_OK);
     return rc < 0 ? report(what, detail) : 0;
 }
@@ -136,7 +137,7 @@ int nl_veth_add(struct nl *nl, const char *name, const unsigned char mac[6], con
     mnl_attr_nest_end(nlh, peer);
     mnl_attr_nest_end(nlh, data);
     mnl_attr_nest_end(nlh, linkinfo);
-    return transact(nl, nlh, "cannot create the veth pair", name);
+    return transact(nl, nlh, NULL, NULL, "cannot create the veth pair", name);
 }
 
 int nl_link_up(struct nl *nl, const char *ifname)
@@ -150,64 +151,67 @@ int nl_link_up(struct nl *nl, const char *ifname)
     ifi->ifi_index = index;
     ifi->ifi_flags = IFF_UP;
     ifi->ifi_change = IFF_UP;
-    return transact(nl, nlh, "cannot bring up", ifname);
+    return transact(nl, nlh, NULL, NULL, "cannot bring up", ifname);
 }
 
-struct running_goal {
-    int index;
-    bool running;
-};
-
-static int note_running(const struct nlmsghdr *nlh, void *data)
+/* Waits, up to timeout_ms, until ready() says so (1; -1: it failed), asking again whenever the
+ * kernel announces a change in one of `groups`: subscribed before the first ask, so that no
+ * change can fall between an answer and the wait. */
+static int wait_until(unsigned groups, int (*ready)(struct nl *nl, const void *arg),
+                      const void *arg, int timeout_ms, const char *what, const char *detail)
 {
-    struct running_goal *g = data;
-    const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
-    if (nlh->nlmsg_type == RTM_NEWLINK && ifi->ifi_index == g->index)
-        g->running = (ifi->ifi_flags & IFF_RUNNING) != 0;
-    return MNL_CB_OK;
-}
-
-int nl_link_wait_running(const char *ifname, int timeout_ms)
-{
-    struct running_goal g = {.index = index_of(ifname)};
-    if (g.index < 0)
-        return -1;
-    /* Subscribed before asking, so that the change cannot fall between the answer and the
-     * wait. */
-    struct mnl_socket *sock = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC);
-    if (sock == NULL || mnl_socket_bind(sock, RTMGRP_LINK, MNL_SOCKET_AUTOPID) != 0) {
-        report("cannot watch the link", ifname);
-        if (sock != NULL)
-            mnl_socket_close(sock);
-        return -1;
-    }
-    char buf[8192];
-    struct nlmsghdr *nlh = mnl_nlmsg_put_header(buf);
-    nlh->nlmsg_type = RTM_GETLINK;
-    nlh->nlmsg_flags = NLM_F_REQUEST;
-    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
-    ifi->ifi_family = AF_UNSPEC;
-    ifi->ifi_index = g.index;
+    struct nl *ask = nl_open();
+    struct mnl_socket *watch = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    int rc =
+        ask == NULL || watch == NULL || mnl_socket_bind(watch, groups, MNL_SOCKET_AUTOPID) ? -1 : 0;
     struct timespec start, now;
     clock_gettime(CLOCK_MONOTONIC, &start);
-    int left = timeout_ms;
-    bool failed = mnl_socket_sendto(sock, nlh, nlh->nlmsg_len) < 0;
-    while (!failed && !g.running && left > 0) {
-        struct pollfd pfd = {.fd = mnl_socket_get_fd(sock), .events = POLLIN};
-        if (poll(&pfd, 1, left) > 0) {
-            ssize_t n = mnl_socket_recvfrom(sock, buf, sizeof buf);
-            failed = n < 0 || mnl_cb_run(buf, (size_t)n, 0, 0, note_running, &g) < 0;
-        }
+    for (int left = timeout_ms; rc == 0 && (rc = ready(ask, arg)) == 0 && left > 0;) {
+        struct pollfd pfd = {.fd = mnl_socket_get_fd(watch), .events = POLLIN};
+        if (poll(&pfd, 1, left) > 0)
+            while (mnl_socket_recvfrom(watch, ask->buf, sizeof ask->buf) > 0)
+                ; /* what changed does not matter: ready() asks */
         clock_gettime(CLOCK_MONOTONIC, &now);
         left = timeout_ms -
                (int)((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
     }
-    mnl_socket_close(sock);
-    if (g.running)
+    if (watch != NULL)
+        mnl_socket_close(watch);
+    nl_close(ask);
+    if (rc == 1)
         return 0;
-    if (!failed)
+    if (rc == 0)
         errno = ETIMEDOUT;
-    return report("the link did not start running", ifname);
+    return report(what, detail);
+}
+
+static int note_running(const struct nlmsghdr *nlh, void *data)
+{
+    const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+    if (nlh->nlmsg_type == RTM_NEWLINK)
+        *(bool *)data = (ifi->ifi_flags & IFF_RUNNING) != 0;
+    return MNL_CB_OK;
+}
+
+static int link_running(struct nl *nl, const void *arg)
+{
+    int index = index_of(arg);
+    if (index < 0)
+        return -1;
+    struct nlmsghdr *nlh = start(nl, RTM_GETLINK, 0);
+    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+    ifi->ifi_family = AF_UNSPEC;
+    ifi->ifi_index = index;
+    bool running = false;
+    return transact(nl, nlh, note_running, &running, "cannot ask about the link", arg) != 0
+               ? -1
+               : running;
+}
+
+int nl_link_wait_running(const char *ifname, int timeout_ms)
+{
+    return wait_until(RTMGRP_LINK, link_running, ifname, timeout_ms,
+                      "the link did not start running", ifname);
 }
 
 static int parse_address(const char *literal, int *family, unsigned char *bytes)
@@ -230,6 +234,11 @@ struct on_link {
     int family, len, index;
 };
 
+static bool link_local(const struct on_link *a)
+{
+    return a->family == AF_INET6 && a->bytes[0] == 0xfe && (a->bytes[1] & 0xc0) == 0x80;
+}
+
 static int address_on(const char *ifname, const char *literal, struct on_link *a)
 {
     a->len = parse_address(literal, &a->family, a->bytes);
@@ -247,13 +256,11 @@ int nl_addr_add(struct nl *nl, const char *ifname, const char *literal, unsigned
     ifa->ifa_family = (unsigned char)a.family;
     ifa->ifa_prefixlen = (unsigned char)prefix;
     ifa->ifa_flags = IFA_F_NODAD | IFA_F_PERMANENT;
-    ifa->ifa_scope = a.family == AF_INET6 && a.bytes[0] == 0xfe && (a.bytes[1] & 0xc0) == 0x80
-                         ? RT_SCOPE_LINK
-                         : RT_SCOPE_UNIVERSE;
+    ifa->ifa_scope = link_local(&a) ? RT_SCOPE_LINK : RT_SCOPE_UNIVERSE;
     ifa->ifa_index = (unsigned)a.index;
     mnl_attr_put(nlh, IFA_LOCAL, (size_t)a.len, a.bytes);
     mnl_attr_put(nlh, IFA_ADDRESS, (size_t)a.len, a.bytes);
-    return transact(nl, nlh, "cannot add the address", literal);
+    return transact(nl, nlh, NULL, NULL, "cannot add the address", literal);
 }
 
 int nl_neigh_add(struct nl *nl, const char *ifname, const char *literal, const unsigned char mac[6])
@@ -268,7 +275,7 @@ int nl_neigh_add(struct nl *nl, const char *ifname, const char *literal, const u
     ndm->ndm_state = NUD_PERMANENT;
     mnl_attr_put(nlh, NDA_DST, (size_t)a.len, a.bytes);
     mnl_attr_put(nlh, NDA_LLADDR, 6, mac);
-    return transact(nl, nlh, "cannot add the neighbour", literal);
+    return transact(nl, nlh, NULL, NULL, "cannot add the neighbour", literal);
 }
 
 int nl_route_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix)
@@ -286,7 +293,51 @@ int nl_route_add(struct nl *nl, const char *ifname, const char *literal, unsigne
     rtm->rtm_type = RTN_UNICAST;
     mnl_attr_put(nlh, RTA_DST, (size_t)a.len, a.bytes);
     mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)a.index);
-    return transact(nl, nlh, "cannot add the route to", literal);
+    return transact(nl, nlh, NULL, NULL, "cannot add the route to", literal);
+}
+
+static int note_local(const struct nlmsghdr *nlh, void *data)
+{
+    const struct rtmsg *rtm = mnl_nlmsg_get_payload(nlh);
+    if (nlh->nlmsg_type == RTM_NEWROUTE)
+        *(bool *)data = rtm->rtm_type == RTN_LOCAL;
+    return MNL_CB_OK;
+}
+
+struct own_addresses {
+    const char *ifname;
+    const char *const *literals;
+};
+
+/* Whether the kernel routes each literal to itself (`ip route get` says "local"). */
+static int all_local(struct nl *nl, const void *arg)
+{
+    const struct own_addresses *own = arg;
+    for (size_t i = 0; own->literals[i] != NULL; i++) {
+        struct on_link a;
+        if (address_on(own->ifname, own->literals[i], &a) != 0)
+            return -1;
+        struct nlmsghdr *nlh = start(nl, RTM_GETROUTE, 0);
+        struct rtmsg *rtm = mnl_nlmsg_put_extra_header(nlh, sizeof *rtm);
+        rtm->rtm_family = (unsigned char)a.family;
+        rtm->rtm_dst_len = (unsigned char)(a.len * 8);
+        mnl_attr_put(nlh, RTA_DST, (size_t)a.len, a.bytes);
+        if (link_local(&a))
+            mnl_attr_put_u32(nlh, RTA_OIF, (uint32_t)a.index); /* scoped to its link */
+        bool local = false;
+        if (transact(nl, nlh, note_local, &local, "cannot look up the route to", own->literals[i]))
+            return -1;
+        if (!local)
+            return 0;
+    }
+    return 1;
+}
+
+int nl_addr_wait_local(const char *ifname, const char *const *literals, int timeout_ms)
+{
+    struct own_addresses own = {ifname, literals};
+    return wait_until(RTMGRP_IPV4_ROUTE | RTMGRP_IPV6_ROUTE | RTMGRP_IPV6_IFADDR, all_local, &own,
+                      timeout_ms, "an address did not become this host's own on", ifname);
 }
 
 int nl_sysctl(const char *name, const char *value)

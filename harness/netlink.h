@@ -27,6 +27,11 @@ int nl_link_up(struct nl *nl, const char *ifname);
  * and given it a queue. Until then every frame it is asked to send is dropped without a word
  * (the noop queue discipline), and the link watch runs late on a loaded machine. */
 int nl_link_wait_running(const char *ifname, int timeout_ms);
+/* Waits (up to timeout_ms) until the kernel takes every literal (NULL-ended) as its own on
+ * ifname: an IPv6 address gets its local route in the kernel's address work, after it was
+ * added, and until then a datagram to it is dropped on arrival (the work runs late on a loaded
+ * machine). */
+int nl_addr_wait_local(const char *ifname, const char *const *literals, int timeout_ms);
 /* An address literal with its prefix length on ifname, without duplicate address detection. */
 int nl_addr_add(struct nl *nl, const char *ifname, const char *literal, unsigned prefix);
 /* A permanent neighbour entry on ifname: the address literal is at hardware address mac, and
