@@ -184,16 +184,19 @@ static void respond(struct peer *p, struct peer_socket *ps, const struct sockadd
 }
 
 /* The body of /big10k: byte i is 'a' + i % 26 (PEER_PATTERN). */
+/* Blocks of the size asked for, or of max_szx where that is smaller: then the block holds the
+ * offset asked for, numbered in the smaller size (RFC 7959 §2.4). */
 static void serve_block2(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
-                         const struct coap_msg *req)
+                         const struct coap_msg *req, uint32_t max_szx)
 {
     static uint8_t body[PEER_BLOCKWISE_BYTES];
     for (size_t i = 0; i < sizeof body; i++)
         body[i] = (uint8_t)PEER_PATTERN(i);
     const struct coap_option *o = coap_msg_find_option(req, COAP_OPT_BLOCK2, NULL);
     uint32_t v = o ? coap_option_uint(o) : 6; /* late negotiation: 1024-byte blocks */
-    uint32_t num = v >> 4, szx = (v & 7) > 6 ? 6 : v & 7;
-    size_t size = (size_t)16 << szx, offset = (size_t)num * size;
+    uint32_t asked = (v & 7) > 6 ? 6 : v & 7, szx = asked < max_szx ? asked : max_szx;
+    size_t size = (size_t)16 << szx, offset = (size_t)(v >> 4) * ((size_t)16 << asked);
+    uint32_t num = (uint32_t)(offset / size);
     if (offset >= sizeof body) {
         respond(p, ps, to, req, COAP_BAD_REQUEST, NULL, 0);
         return;
@@ -257,7 +260,9 @@ static void serve(struct peer *p, struct peer_socket *ps, const struct sockaddr_
         respond(p, ps, from, req, COAP_CONTENT, filler, PEER_OVERSIZE_BYTES);
         respond(p, ps, from, req, COAP_CONTENT, "hello", 5);
     } else if (strcmp(path, "big10k") == 0) {
-        serve_block2(p, ps, from, req);
+        serve_block2(p, ps, from, req, 6);
+    } else if (strcmp(path, "big10k-small") == 0) {
+        serve_block2(p, ps, from, req, PEER_SMALL_SZX);
     } else if (strcmp(path, "upload") == 0 && req->code == COAP_PUT) {
         serve_upload(p, ps, from, req);
     } else if (strcmp(path, "big") == 0) {

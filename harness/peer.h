@@ -5,13 +5,17 @@
  * Resources: /hello ("hello"), /whoami (the source hostinfo it saw), /junk-first and
  * /junk-rest (each half of the PEER_JUNK_COUNT malformed datagrams, then "hello"), /oversize-first
  * (a PEER_OVERSIZE_BYTES response with the right token, then "hello"), /big (PEER_BIG_BYTES of
- * payload), /big10k (PEER_BLOCKWISE_BYTES of PEER_PATTERN in Block2 blocks), PUT /upload (Block1
+ * payload), /big10k (PEER_BLOCKWISE_BYTES of PEER_PATTERN in Block2 blocks of the size asked
+ * for), /big10k-small (the same in blocks of at most PEER_SMALL_BLOCK bytes), PUT /upload (Block1
  * blocks in order from one source, else 4.08; answers "got N bytes, pattern ok"), /silent (no
  * answer). Anything else: 4.04. CoAP ping: RST.
  *
  * Control (one line each way, over a socketpair):
  *   send <from-hostinfo> <to-hostinfo> <hex>   -> "ok" | "err <errno> <text>"
- *   sync                                       -> "ok" once every queued datagram is handled
+ *   sync [RECEIVED LIMIT_MS]                   -> "ok RECEIVED SENT" once every queued datagram
+ *                                                 is handled, after waiting (up to LIMIT_MS)
+ *                                                 for the capture to count RECEIVED frames
+ *                                                 in (linkframes.h); its counts in and out
  *   behave drop N | separate-later | release | duplicate | spoof | wrong-token | reset
  *                                              -> "ok"; scripts the next answers: drop N
  *                                                 requests; answer the next CON with an empty
@@ -36,6 +40,8 @@
 #define PEER_OVERSIZE_BYTES  2000
 #define PEER_BIG_BYTES       8192  /* over aiocoap's 4096-byte receive buffer */
 #define PEER_BLOCKWISE_BYTES 10240 /* /big10k, served in Block2 blocks */
+#define PEER_SMALL_SZX       2     /* /big10k-small: blocks of 64 bytes, whatever is asked */
+#define PEER_SMALL_BLOCK     (16 << PEER_SMALL_SZX)
 #define PEER_PATTERN(i)      ('a' + (i) % 26)
 
 int peer_main(int argc, char **argv);

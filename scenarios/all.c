@@ -41,6 +41,7 @@ extern const struct scenario scenario_b1;
 extern const struct scenario scenario_b2;
 extern const struct scenario scenario_b3;
 extern const struct scenario scenario_b4;
+extern const struct scenario scenario_b5;
 extern const struct scenario scenario_m1;
 extern const struct scenario scenario_m2;
 extern const struct scenario scenario_m3;
@@ -101,6 +102,7 @@ static const struct scenario *const items[] = {
     &scenario_b2,
     &scenario_b3,
     &scenario_b4,
+    &scenario_b5,
     &scenario_m1,
     &scenario_m2,
     &scenario_m3,

@@ -57,6 +57,26 @@ static void blockwise_transfers(struct cell *cx)
     }
 }
 
+/* B5: a server answers with smaller blocks than asked for (RFC 7959 §2.4): the client goes on
+ * in the server's size, every block in order, and hands over the whole body. */
+static void server_block_size(struct cell *cx)
+{
+    struct iut_endpoint *ep = cell_client(cx);
+    const struct coapmx_message *down = cell_get(cx, ep, 0, "big10k-small");
+    CX_EXPECT_INT(cx, down->msg.payload_len, PEER_BLOCKWISE_BYTES, "bytes downloaded");
+    for (size_t i = 0; i < down->msg.payload_len; i++)
+        CX_EXPECT(cx, down->msg.payload[i] == PEER_PATTERN(i), "downloaded byte %zu is wrong", i);
+    enum { SMALL_BLOCKS = PEER_BLOCKWISE_BYTES / PEER_SMALL_BLOCK };
+    static uint32_t blocks[SMALL_BLOCKS + 1];
+    size_t n = block_requests(cx, cell_wire(cx), "big10k-small", COAP_OPT_BLOCK2, blocks,
+                              SMALL_BLOCKS + 1);
+    CX_EXPECT_INT(cx, n, SMALL_BLOCKS, "Block2 requests on the wire");
+    /* From the second on, in the server's size: block numbers past 15 take two bytes */
+    for (size_t i = 1; i < n; i++)
+        CX_EXPECT_INT(cx, blocks[i], (uint32_t)i << 4 | PEER_SMALL_SZX,
+                      "Block2 of a request after the server chose 64-byte blocks");
+}
+
 static size_t encode_block1_szx(struct cell *cx, uint16_t mid, uint32_t num, bool more,
                                 unsigned szx, uint8_t *buf, size_t cap)
 {
@@ -142,6 +162,13 @@ const struct scenario scenario_b1 = {
     .kinds = KINDS("v4", "v6", "dual.test"),
     .traffic = true,
     .run = blockwise_transfers,
+};
+const struct scenario scenario_b5 = {
+    .id = "B5-server-block-size",
+    .title = "a server's smaller Block2 size is followed to the end of the body",
+    .kinds = KINDS("v4", "v6"),
+    .traffic = true,
+    .run = server_block_size,
 };
 static const char *unless_strangers_served_on_client(const struct iut_info *iut)
 {
