@@ -24,7 +24,7 @@
 #define CLIENT_IF   "cmx-c"
 #define PEER_IF     "cmx-p"
 #define PEER_FD_ENV "COAPMX_NETNS_PEER_FD"
-#define LINK_UP_MS  5000 /* the link watch of a loaded machine, and then some */
+#define LINK_UP_MS  5000 /* the kernel's work queues on a loaded machine, and then some */
 
 static bool netns_available(const struct lane *lane, char *why, size_t why_cap)
 {
