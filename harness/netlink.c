@@ -140,15 +140,26 @@ int nl_veth_add(struct nl *nl, const char *name, const unsigned char mac[6], con
     return transact(nl, nlh, NULL, NULL, "cannot create the veth pair", name);
 }
 
-int nl_link_up(struct nl *nl, const char *ifname)
+/* A request about the link ifname: its header, or NULL (reported) when there is no such link. */
+static struct ifinfomsg *link_request(struct nl *nl, uint16_t type, const char *ifname,
+                                      struct nlmsghdr **nlh)
 {
     int index = index_of(ifname);
     if (index < 0)
-        return -1;
-    struct nlmsghdr *nlh = start(nl, RTM_NEWLINK, 0);
-    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
+        return NULL;
+    *nlh = start(nl, type, 0);
+    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(*nlh, sizeof *ifi);
     ifi->ifi_family = AF_UNSPEC;
     ifi->ifi_index = index;
+    return ifi;
+}
+
+int nl_link_up(struct nl *nl, const char *ifname)
+{
+    struct nlmsghdr *nlh;
+    struct ifinfomsg *ifi = link_request(nl, RTM_NEWLINK, ifname, &nlh);
+    if (ifi == NULL)
+        return -1;
     ifi->ifi_flags = IFF_UP;
     ifi->ifi_change = IFF_UP;
     return transact(nl, nlh, NULL, NULL, "cannot bring up", ifname);
@@ -195,13 +206,9 @@ static int note_running(const struct nlmsghdr *nlh, void *data)
 
 static int link_running(struct nl *nl, const void *arg)
 {
-    int index = index_of(arg);
-    if (index < 0)
+    struct nlmsghdr *nlh;
+    if (link_request(nl, RTM_GETLINK, arg, &nlh) == NULL)
         return -1;
-    struct nlmsghdr *nlh = start(nl, RTM_GETLINK, 0);
-    struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof *ifi);
-    ifi->ifi_family = AF_UNSPEC;
-    ifi->ifi_index = index;
     bool running = false;
     return transact(nl, nlh, note_running, &running, "cannot ask about the link", arg) != 0
                ? -1

@@ -5,15 +5,23 @@
 
 #define UPLOAD_BYTES 2048
 
+/* The peer's PEER_BLOCKWISE_BYTES of PEER_PATTERN at `path`, whole at the API. */
+static const struct coapmx_message *download(struct cell *cx, struct iut_endpoint *ep,
+                                             const char *path)
+{
+    const struct coapmx_message *down = cell_get(cx, ep, 0, path);
+    CX_EXPECT_INT(cx, down->msg.payload_len, PEER_BLOCKWISE_BYTES, "bytes downloaded");
+    for (size_t i = 0; i < down->msg.payload_len; i++)
+        CX_EXPECT(cx, down->msg.payload[i] == PEER_PATTERN(i), "downloaded byte %zu is wrong", i);
+    return down;
+}
+
 /* B1: a 10 KiB Block2 download and a 2 KiB Block1 upload, whole at the API and block by block
  * on the wire, every block from the same source port. */
 static void blockwise_transfers(struct cell *cx)
 {
     struct iut_endpoint *ep = cell_client(cx);
-    const struct coapmx_message *down = cell_get(cx, ep, 0, "big10k");
-    CX_EXPECT_INT(cx, down->msg.payload_len, PEER_BLOCKWISE_BYTES, "bytes downloaded");
-    for (size_t i = 0; i < down->msg.payload_len; i++)
-        CX_EXPECT(cx, down->msg.payload[i] == PEER_PATTERN(i), "downloaded byte %zu is wrong", i);
+    const struct coapmx_message *down = download(cx, ep, "big10k");
     if (cell_caps(cx)->hostinfo) { /* the whole response is named like any other */
         char expected[COAPMX_HOSTINFO_MAX];
         cell_expected_hostinfo(cx, 0, expected, sizeof expected);
@@ -61,11 +69,7 @@ static void blockwise_transfers(struct cell *cx)
  * in the server's size, every block in order, and hands over the whole body. */
 static void server_block_size(struct cell *cx)
 {
-    struct iut_endpoint *ep = cell_client(cx);
-    const struct coapmx_message *down = cell_get(cx, ep, 0, "big10k-small");
-    CX_EXPECT_INT(cx, down->msg.payload_len, PEER_BLOCKWISE_BYTES, "bytes downloaded");
-    for (size_t i = 0; i < down->msg.payload_len; i++)
-        CX_EXPECT(cx, down->msg.payload[i] == PEER_PATTERN(i), "downloaded byte %zu is wrong", i);
+    download(cx, cell_client(cx), "big10k-small");
     enum { SMALL_BLOCKS = PEER_BLOCKWISE_BYTES / PEER_SMALL_BLOCK };
     static uint32_t blocks[SMALL_BLOCKS + 1];
     size_t n = block_requests(cx, cell_wire(cx), "big10k-small", COAP_OPT_BLOCK2, blocks,
