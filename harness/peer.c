@@ -183,9 +183,9 @@ static void respond(struct peer *p, struct peer_socket *ps, const struct sockadd
     respond_with(p, ps, to, req, code, payload, len, 0, 0);
 }
 
-/* The body of /big10k: byte i is 'a' + i % 26 (PEER_PATTERN). */
-/* Blocks of the size asked for, or of max_szx where that is smaller: then the block holds the
- * offset asked for, numbered in the smaller size (RFC 7959 §2.4). */
+/* The body of /big10k and /big10k-small: byte i is 'a' + i % 26 (PEER_PATTERN), in blocks of
+ * the size asked for, or of max_szx where that is smaller: then the block holds the offset asked
+ * for, numbered in the smaller size (RFC 7959 §2.4). */
 static void serve_block2(struct peer *p, struct peer_socket *ps, const struct sockaddr_storage *to,
                          const struct coap_msg *req, uint32_t max_szx)
 {
